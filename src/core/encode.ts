@@ -1,0 +1,72 @@
+/** Output formats: the one place that knows each encoder's options and MIME type. */
+import type { Sharp } from 'sharp';
+import type { InputFormat } from './image.js';
+import type { ImageOptions } from './options.js';
+import type { OutputType, Rgb } from './params.js';
+
+export const mimeTypes: Readonly<Record<OutputType, string>> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  gif: 'image/gif',
+  tiff: 'image/tiff',
+};
+
+/** What an input is written as when no type is asked for: its own format where libvips can write it. */
+export function defaultOutputFor(format: InputFormat): OutputType {
+  switch (format) {
+    case 'svg': return 'png';
+    case 'heif': return 'jpeg';
+    default: return format;
+  }
+}
+
+export type EncodeSettings = Pick<
+  ImageOptions,
+  'quality' | 'compression' | 'interlace' | 'palette' | 'speed' | 'stripmeta' | 'noprofile' | 'background'
+>;
+
+const white: Rgb = [255, 255, 255];
+
+/** imaginary's quality default is bimg's 75; 0 means "not given". */
+const DEFAULT_QUALITY = 75;
+
+export interface EncodeResult {
+  data: Buffer;
+  type: OutputType;
+  width: number;
+  height: number;
+}
+
+/**
+ * Encode `pipeline` as `type`. `keepProfile` keeps an RGB input's ICC profile instead of converting to sRGB:
+ * colour-correct and cheaper. Other metadata (EXIF with GPS, XMP) is never copied.
+ */
+export async function encode(pipeline: Sharp, type: OutputType, settings: EncodeSettings, keepProfile: boolean): Promise<EncodeResult> {
+  const quality = settings.quality || DEFAULT_QUALITY;
+  if (type === 'jpeg') {
+    // JPEG has no alpha: flatten onto the asked background, white otherwise, rather than libvips' black.
+    const [r, g, b] = settings.background ?? white;
+    pipeline.flatten({ background: { r, g, b } });
+  }
+  switch (type) {
+    case 'jpeg': pipeline.jpeg({ quality, progressive: settings.interlace }); break;
+    case 'png':
+      pipeline.png({
+        compressionLevel: settings.compression || 6,
+        progressive: settings.interlace,
+        palette: settings.palette,
+        ...(settings.palette ? { quality } : {}),
+      });
+      break;
+    case 'webp': pipeline.webp({ quality }); break;
+    // libheif speed is 0-9 with 9 fastest; sharp's effort runs the other way.
+    case 'avif': pipeline.avif({ quality, effort: 9 - (settings.speed || 5) }); break;
+    case 'gif': pipeline.gif({ progressive: settings.interlace }); break;
+    case 'tiff': pipeline.tiff({ quality }); break;
+  }
+  if (keepProfile && !settings.noprofile && !settings.stripmeta) pipeline.keepIccProfile();
+  const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
+  return { data, type, width: info.width, height: info.height };
+}

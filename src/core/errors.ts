@@ -1,0 +1,91 @@
+/** The one catalogue of error codes. Core throws ImageError; only the HTTP layer maps a code to a status. */
+
+export const errorCatalogue = {
+  PP_MISSING_FILE: {
+    title: 'No image in the request',
+    description: 'The request carried no image: no file part in a multipart body (fields `img`, `file` or `image`), or an empty body.',
+  },
+  PP_MISSING_PARAM: {
+    title: 'Missing required parameter',
+    description: 'The operation needs a parameter that was not given, e.g. `width` or `height` for `/fit`.',
+  },
+  PP_INVALID_PARAM: {
+    title: 'Invalid parameter',
+    description: 'A parameter has a value of the wrong type or out of range. The detail names the parameter and the value.',
+  },
+  PP_INVALID_PIPELINE: {
+    title: 'Invalid pipeline',
+    description: 'The `operations` of `/pipeline` is not a JSON array of `{operation, params, ignore_failure}`, is empty, too long, or names an unknown operation.',
+  },
+  PP_UNSUPPORTED_MEDIA: {
+    title: 'Unsupported media type',
+    description: 'The body is not an image, or an image format this service does not read (supported: JPEG, PNG, WebP, AVIF, GIF, TIFF, SVG).',
+  },
+  PP_UNSUPPORTED_OUTPUT: {
+    title: 'Unsupported output format',
+    description: 'The requested output `type` cannot be written. Supported: jpeg, png, webp, avif, gif, tiff, auto.',
+  },
+  PP_UNDECODABLE: {
+    title: 'Image cannot be decoded',
+    description: 'The body looks like a supported format but is truncated or corrupt, so it cannot be decoded.',
+  },
+  PP_PAYLOAD_TOO_LARGE: {
+    title: 'Upload too large',
+    description: 'The upload is larger than the configured byte limit (`PP_MAX_UPLOAD_BYTES`).',
+  },
+  PP_TOO_MANY_PIXELS: {
+    title: 'Image has too many pixels',
+    description: 'The image header declares more pixels (or animation frames) than the configured limits allow; it was rejected before decoding.',
+  },
+  PP_OUTPUT_TOO_LARGE: {
+    title: 'Output too large',
+    description: 'The requested output would be wider, taller or have more pixels than the configured output limits.',
+  },
+  PP_NOT_ACCEPTABLE: {
+    title: 'Not acceptable',
+    description: 'The `Accept` header excludes every format this endpoint can produce.',
+  },
+  PP_TIMEOUT: {
+    title: 'Processing timed out',
+    description: 'Processing the image took longer than the configured time limit.',
+  },
+  PP_METHOD_NOT_ALLOWED: {
+    title: 'Method not allowed',
+    description: 'The route does not serve this HTTP method. Image routes take the image in a POST body.',
+  },
+  PP_NOT_FOUND: {
+    title: 'Not found',
+    description: 'No route matches the request path.',
+  },
+  PP_UNSUPPORTED_CONTENT_TYPE: {
+    title: 'Unsupported request Content-Type',
+    description: 'Image routes take `multipart/form-data`, or a raw body (`image/*`, `application/octet-stream`, or any other non-multipart type whose bytes are an image).',
+  },
+  PP_BAD_REQUEST: {
+    title: 'Malformed request',
+    description: 'The HTTP request itself is malformed, e.g. a multipart body with a broken boundary.',
+  },
+  PP_INTERNAL: {
+    title: 'Internal error',
+    description: 'An unexpected failure inside the service. Details are logged, never sent.',
+  },
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class ImageError extends Error {
+  readonly code: ErrorCode;
+  /** Safe to show to clients: names the parameter or limit, never paths or internals. */
+  readonly detail: string;
+
+  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown }) {
+    super(detail, options);
+    this.name = 'ImageError';
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+export function isImageError(err: unknown): err is ImageError {
+  return err instanceof ImageError;
+}

@@ -1,0 +1,131 @@
+/**
+ * A working image: the bytes an operation reads, either the original encoded upload (so sharp can use
+ * shrink-on-load and keep the ICC profile) or raw pixels handed on by an earlier pipeline step.
+ */
+import sharp, { type Metadata, type OutputInfo, type Sharp, type SharpOptions } from 'sharp';
+import { ImageError } from './errors.js';
+import type { Limits } from './limits.js';
+
+/** Input formats pixelpress accepts; libvips can load more (e.g. its own .v format), which we refuse on purpose. */
+export const inputFormats = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'svg'] as const;
+export type InputFormat = (typeof inputFormats)[number];
+
+interface EncodedSource {
+  readonly kind: 'encoded';
+  readonly data: Buffer;
+  readonly orientation: number;
+  /** Set by autorotate: the EXIF orientation is applied from now on, whatever later steps' norotation says. */
+  readonly forceOrient: boolean;
+}
+
+interface RawSource {
+  readonly kind: 'raw';
+  readonly data: Buffer;
+  readonly raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 };
+}
+
+export class WorkingImage {
+  private constructor(
+    private readonly source: EncodedSource | RawSource,
+    /** Width and height as stored, before any EXIF orientation. */
+    private readonly storedWidth: number,
+    private readonly storedHeight: number,
+    readonly format: InputFormat,
+    readonly hasAlpha: boolean,
+    /** True when the source is the upload with an ICC profile in RGB: it can be kept instead of converted. */
+    readonly keepableProfile: boolean,
+    private readonly limits: Limits,
+  ) {}
+
+  /** Read the header only and refuse anything over the limits before a pixel is decoded. */
+  static async fromEncoded(data: Buffer, limits: Limits): Promise<WorkingImage> {
+    if (data.length === 0) throw new ImageError('PP_MISSING_FILE', 'The uploaded file is empty');
+    let meta: Metadata;
+    try {
+      meta = await sharp(data, { limitInputPixels: false }).metadata();
+    } catch (err) {
+      throw classifyDecodeError(err);
+    }
+    const format = normaliseFormat(meta);
+    if (!format) {
+      throw new ImageError('PP_UNSUPPORTED_MEDIA', `Unsupported image format ${meta.format}; supported: ${inputFormats.join(', ')}`);
+    }
+    const { width, height } = meta;
+    if (!width || !height) throw new ImageError('PP_UNDECODABLE', 'The image header declares no size');
+    if (width * height > limits.maxInputPixels) {
+      throw new ImageError(
+        'PP_TOO_MANY_PIXELS',
+        `Image is ${width}x${height} (${width * height} pixels), over the limit of ${limits.maxInputPixels} pixels`,
+      );
+    }
+    const keepableProfile = Boolean(meta.hasProfile) && meta.space === 'srgb' && meta.channels >= 3;
+    const source: EncodedSource = { kind: 'encoded', data, orientation: meta.orientation ?? 1, forceOrient: false };
+    return new WorkingImage(source, width, height, format, Boolean(meta.hasAlpha), keepableProfile, limits);
+  }
+
+  static fromRaw(data: Buffer, info: OutputInfo, format: InputFormat, limits: Limits): WorkingImage {
+    const channels = info.channels as 1 | 2 | 3 | 4;
+    const source: RawSource = { kind: 'raw', data, raw: { width: info.width, height: info.height, channels } };
+    return new WorkingImage(source, info.width, info.height, format, channels === 2 || channels === 4, false, limits);
+  }
+
+  /** Whether the EXIF orientation swaps width and height (orientations 5-8). */
+  private get transposed(): boolean {
+    return this.source.kind === 'encoded' && this.source.orientation >= 5;
+  }
+
+  private orients(autoOrient: boolean): boolean {
+    return this.source.kind === 'encoded' && (this.source.forceOrient || autoOrient);
+  }
+
+  /** Dimensions the next operation sees, given whether it applies the EXIF orientation. */
+  size(autoOrient: boolean): { width: number; height: number } {
+    const swap = this.orients(autoOrient) && this.transposed;
+    return swap ? { width: this.storedHeight, height: this.storedWidth } : { width: this.storedWidth, height: this.storedHeight };
+  }
+
+  get isEncoded(): boolean {
+    return this.source.kind === 'encoded';
+  }
+
+  /** The same upload, with its EXIF orientation applied by whatever opens it next; no pixels are decoded here. */
+  withOrientationApplied(): WorkingImage {
+    if (this.source.kind !== 'encoded') return this;
+    const source: EncodedSource = { ...this.source, forceOrient: true };
+    return new WorkingImage(source, this.storedWidth, this.storedHeight, this.format, this.hasAlpha, this.keepableProfile, this.limits);
+  }
+
+  /** A fresh sharp pipeline over this image, limited like every other. */
+  open(autoOrient: boolean): Sharp {
+    const common: SharpOptions = { limitInputPixels: this.limits.maxInputPixels, failOn: 'warning' };
+    const pipeline =
+      this.source.kind === 'encoded'
+        ? sharp(this.source.data, { ...common, autoOrient: this.orients(autoOrient) })
+        : sharp(this.source.data, { ...common, raw: this.source.raw });
+    return pipeline.timeout({ seconds: this.limits.processTimeoutSeconds });
+  }
+}
+
+function normaliseFormat(meta: Metadata): InputFormat | undefined {
+  const format = meta.format as string;
+  if (format === 'jpg') return 'jpeg';
+  if (format === 'heif') return meta.compression === 'av1' ? 'avif' : 'heif';
+  return (inputFormats as readonly string[]).includes(format) ? (format as InputFormat) : undefined;
+}
+
+/** Map a libvips/sharp failure to a client-facing error; the first line of libvips' text is safe to show. */
+export function classifyDecodeError(err: unknown): ImageError {
+  if (err instanceof ImageError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const firstLine = message.split('\n')[0]?.trim() ?? '';
+  if (/unsupported image format/i.test(message)) {
+    return new ImageError('PP_UNSUPPORTED_MEDIA', 'The body is not an image in a supported format', { cause: err });
+  }
+  if (/pixel limit/i.test(message)) {
+    return new ImageError('PP_TOO_MANY_PIXELS', 'Image exceeds the pixel limit', { cause: err });
+  }
+  if (/timeout/i.test(message)) {
+    return new ImageError('PP_TIMEOUT', 'Processing the image took too long', { cause: err });
+  }
+  return new ImageError('PP_UNDECODABLE', `The image could not be decoded: ${firstLine}`, { cause: err });
+}

@@ -1,0 +1,45 @@
+/** Every limit pixelpress enforces, with its default and the abuse it stops. */
+
+export interface Limits {
+  /** Bytes of one upload, counted while streaming. Stops memory exhaustion by huge bodies (imaginary has no cap). */
+  maxUploadBytes: number;
+  /** Pixels of the input, read from the header before decoding. Stops decompression bombs (a 1 MB PNG can declare 400 MP). */
+  maxInputPixels: number;
+  /** Width or height of any output. Stops a small request (zoom, enlarge) from asking for a giant allocation. */
+  maxOutputDimension: number;
+  /** Pixels of any output (width x height). Same attack as above, through both sides at once. */
+  maxOutputPixels: number;
+  /** Steps in one /pipeline. Stops one request from chaining unbounded work (imaginary allows 10). */
+  maxPipelineSteps: number;
+  /** Seconds libvips may spend on one image (sharp `timeout`). Stops pathological inputs from holding a worker. */
+  processTimeoutSeconds: number;
+}
+
+export const defaultLimits: Readonly<Limits> = Object.freeze({
+  maxUploadBytes: 50 * 1024 * 1024,
+  maxInputPixels: 50_000_000,
+  maxOutputDimension: 16_383,
+  maxOutputPixels: 50_000_000,
+  maxPipelineSteps: 10,
+  processTimeoutSeconds: 30,
+});
+
+/** Environment variable for each limit, so the README, the server and the tests agree on one table. */
+export const limitEnv: Readonly<Record<keyof Limits, string>> = Object.freeze({
+  maxUploadBytes: 'PP_MAX_UPLOAD_BYTES',
+  maxInputPixels: 'PP_MAX_INPUT_PIXELS',
+  maxOutputDimension: 'PP_MAX_OUTPUT_DIMENSION',
+  maxOutputPixels: 'PP_MAX_OUTPUT_PIXELS',
+  maxPipelineSteps: 'PP_MAX_PIPELINE_STEPS',
+  processTimeoutSeconds: 'PP_PROCESS_TIMEOUT_SECONDS',
+});
+
+export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
+  const limits = { ...defaultLimits, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isFinite(value) || value <= 0 || !Number.isInteger(value)) {
+      throw new TypeError(`Expected positive integer for limit ${name} but received ${String(value)}`);
+    }
+  }
+  return limits;
+}

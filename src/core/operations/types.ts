@@ -1,0 +1,37 @@
+/** The shape every operation has: data for the docs, CLI and routes, plus one `apply`. */
+import type { Sharp } from 'sharp';
+import type { WorkingImage } from '../image.js';
+import type { Limits } from '../limits.js';
+import type { ImageOptions, ParamName } from '../options.js';
+import type { OutputType } from '../params.js';
+
+export interface OperationContext {
+  readonly limits: Limits;
+}
+
+export interface Operation {
+  /** One lowercase word: the route (`/resize`), the pipeline name and the CLI command. */
+  readonly name: string;
+  readonly summary: string;
+  readonly description: string;
+  /** Parameters this operation reads, in the order the docs list them. */
+  readonly params: readonly ParamName[];
+  /** Parameters without which it fails, for the docs. */
+  readonly required: readonly ParamName[];
+  /** A fixed output format that `type` cannot change (the seed route always answers JPEG). */
+  readonly outputType?: OutputType;
+  /** Throws PP_MISSING_PARAM before any pixel work. */
+  validate(options: ImageOptions): void;
+  /** Returns a sharp pipeline still to run, or an image for the next step when no pixels need touching. */
+  apply(image: WorkingImage, options: ImageOptions, context: OperationContext): Promise<Sharp | WorkingImage>;
+}
+
+/** Parameters every imaginary endpoint honours besides its own (they all pass through bimg's options). */
+export const commonParams: readonly ParamName[] = [
+  'type', 'quality', 'compression', 'interlace', 'palette', 'speed', 'stripmeta', 'noprofile', 'norotation',
+  'rotate', 'flip', 'flop', 'force', 'embed', 'extend', 'background', 'colorspace', 'sigma', 'minampl', 'aspectratio',
+];
+
+export function defineOperation(operation: Operation): Operation {
+  return Object.freeze(operation);
+}
