@@ -41,10 +41,6 @@ export const errorCatalogue = {
     title: 'Output too large',
     description: 'The requested output would be wider, taller or have more pixels than the configured output limits.',
   },
-  PP_NOT_ACCEPTABLE: {
-    title: 'Not acceptable',
-    description: 'The `Accept` header excludes every format this endpoint can produce.',
-  },
   PP_TIMEOUT: {
     title: 'Processing timed out',
     description: 'Processing the image took longer than the configured time limit.',

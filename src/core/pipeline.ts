@@ -37,7 +37,7 @@ export interface RunResult {
   negotiated: boolean;
 }
 
-interface PreparedStep {
+export interface PreparedStep {
   operation: Operation;
   options: ImageOptions;
   ignoreFailure: boolean;
@@ -60,7 +60,16 @@ export function prepare(steps: readonly Step[], limits: Limits, source: Source =
 
 export async function run(input: Buffer, steps: readonly Step[], runOptions: RunOptions = {}): Promise<RunResult> {
   const limits = resolveLimits(runOptions.limits);
-  const prepared = prepare(steps, limits, runOptions.source);
+  return execute(input, prepare(steps, limits, runOptions.source), limits, runOptions.negotiate);
+}
+
+/** Run steps already checked by prepare(): the HTTP layer validates before it reads the upload. */
+export async function execute(
+  input: Buffer,
+  prepared: readonly PreparedStep[],
+  limits: Limits,
+  negotiate?: RunOptions['negotiate'],
+): Promise<RunResult> {
   let image = await WorkingImage.fromEncoded(input, limits);
   const originalFormat = image.format;
   let format: OutputType = defaultOutputFor(originalFormat);
@@ -69,7 +78,7 @@ export async function run(input: Buffer, steps: readonly Step[], runOptions: Run
     if (step.operation.outputType) return step.operation.outputType;
     if (step.options.type === 'auto') {
       negotiated = true;
-      return runOptions.negotiate ? runOptions.negotiate(format) : format;
+      return negotiate ? negotiate(format) : format;
     }
     return step.options.type || format;
   };

@@ -1,0 +1,44 @@
+/** buildApp(options): the whole HTTP service without listening, so tests drive it with app.inject(). */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { resolveLimits, type Limits } from '../core/limits.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { errorHandler, problemFor, sendProblem } from './problem.js';
+import { imageRoutes } from './routes/images.js';
+import { metaRoutes } from './routes/meta.js';
+
+export interface AppOptions {
+  limits?: Partial<Limits>;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
+  const limits = resolveLimits(options.limits);
+  const app = Fastify({
+    logger: options.logger ?? false,
+    // Uploads are read by our own parsers with the upload limit; this bounds everything else.
+    bodyLimit: limits.maxUploadBytes,
+    routerOptions: { ignoreTrailingSlash: false },
+  });
+
+  app.setErrorHandler(errorHandler);
+  const document = buildOpenApiDocument();
+  await app.register(swagger, { mode: 'static', specification: { document: document as never } });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: true, deepLinking: true } });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => document);
+
+  await app.register(metaRoutes);
+  await app.register(imageRoutes, { limits });
+
+  const knownPaths = new Set(Object.keys((document as { paths: Record<string, unknown> }).paths));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (knownPaths.has(path)) {
+      reply.header('Allow', path === '/' ? 'GET, POST' : 'POST');
+      return sendProblem(reply, problemFor('PP_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`));
+    }
+    return sendProblem(reply, problemFor('PP_NOT_FOUND', `No route ${request.method} ${path}`));
+  });
+  return app;
+}

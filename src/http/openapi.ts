@@ -1,0 +1,153 @@
+/** The OpenAPI 3 document, generated from the operation registry and the parameter and error tables. */
+import { errorCatalogue } from '../core/errors.js';
+import { defaultLimits } from '../core/limits.js';
+import type { Operation } from '../core/operations/index.js';
+import { paramTable, type ParamName } from '../core/options.js';
+import { version } from '../version.js';
+import { routedOperations } from './routes/images.js';
+import { statusOf } from './problem.js';
+
+type Json = Record<string, unknown>;
+
+const problemRef = { $ref: '#/components/schemas/Problem' };
+const problemResponse = (description: string): Json => ({ description, content: { 'application/problem+json': { schema: problemRef } } });
+
+const errorResponses: Json = {
+  400: problemResponse('Missing file, missing or invalid parameter'),
+  413: problemResponse('Upload, image pixels or output over a limit'),
+  415: problemResponse('Not an image, or an unsupported format'),
+  422: problemResponse('The image is truncated or corrupt'),
+};
+
+const imageBody = (field: string): Json => ({
+  required: true,
+  content: {
+    'multipart/form-data': {
+      schema: { type: 'object', required: [field], properties: { [field]: { type: 'string', format: 'binary', description: 'The image' } } },
+    },
+    'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+    'image/*': { schema: { type: 'string', format: 'binary' } },
+  },
+});
+
+const imageResponse = (description: string): Json => ({
+  description,
+  headers: {
+    'Image-Width': { schema: { type: 'integer' }, description: 'Width of the output image' },
+    'Image-Height': { schema: { type: 'integer' }, description: 'Height of the output image' },
+  },
+  content: Object.fromEntries(['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/gif', 'image/tiff'].map((mime) => [mime, { schema: { type: 'string', format: 'binary' } }])),
+});
+
+function queryParam(name: ParamName, required: boolean): Json {
+  return { name, in: 'query', required, description: paramTable[name].description, schema: paramTable[name].check.schema };
+}
+
+function operationPath(operation: Operation): Json {
+  return {
+    post: {
+      operationId: operation.name,
+      tags: ['imaginary-compatible'],
+      summary: operation.summary,
+      description: operation.description,
+      parameters: operation.params.map((name) => queryParam(name, false)),
+      requestBody: imageBody('file'),
+      responses: { 200: imageResponse('The processed image'), ...errorResponses },
+    },
+  };
+}
+
+const nextcloudOperations = JSON.stringify([
+  { operation: 'autorotate' },
+  { operation: 'fit', params: { width: 256, height: 256, stripmeta: 'true', type: 'jpeg', norotation: 'true', quality: '80' } },
+]);
+
+export function buildOpenApiDocument(): Json {
+  const paths: Json = {
+    '/': {
+      get: {
+        operationId: 'version',
+        tags: ['service'],
+        summary: 'Versions (imaginary-compatible)',
+        responses: { 200: { description: 'Versions of pixelpress, sharp and libvips', content: { 'application/json': { schema: { type: 'object' } } } } },
+      },
+      post: {
+        operationId: 'blur',
+        tags: ['seed'],
+        summary: "Blur with Pillow's ImageFilter.BLUR and return a JPEG",
+        description:
+          'The FastAPI example contract: multipart field `img`, answered with a JPEG (quality 75). Any mode (RGBA, palette, 16-bit, ' +
+          'grey, CMYK, animated: first frame) is accepted and the EXIF orientation is applied. Try it out: pick a file and Execute.',
+        requestBody: imageBody('img'),
+        responses: { 200: { description: 'The blurred JPEG', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } }, ...errorResponses },
+      },
+    },
+    '/health': {
+      get: { operationId: 'health', tags: ['service'], summary: 'Liveness', responses: { 200: { description: 'The service is up' } } },
+    },
+    '/info': {
+      post: {
+        operationId: 'info',
+        tags: ['imaginary-compatible'],
+        summary: 'Image metadata as JSON',
+        requestBody: imageBody('file'),
+        responses: {
+          200: { description: 'width, height, type, space, hasAlpha, hasProfile, channels, orientation', content: { 'application/json': { schema: { $ref: '#/components/schemas/Info' } } } },
+          ...errorResponses,
+        },
+      },
+    },
+    '/pipeline': {
+      post: {
+        operationId: 'pipeline',
+        tags: ['imaginary-compatible'],
+        summary: `Run up to ${defaultLimits.maxPipelineSteps} operations in order`,
+        description: 'operations is a JSON array of {"operation", "params", "ignore_failure"}; each step reads the previous step\'s result. The example is what Nextcloud sends.',
+        parameters: [
+          { name: 'operations', in: 'query', required: true, description: 'JSON array of steps', schema: { type: 'string', example: nextcloudOperations } },
+          { name: 'key', in: 'query', required: false, description: 'API key (accepted and ignored unless keys are configured)', schema: { type: 'string' } },
+        ],
+        requestBody: imageBody('file'),
+        responses: { 200: imageResponse('The image after the last step'), ...errorResponses },
+      },
+    },
+  };
+  for (const operation of routedOperations) paths[`/${operation.name}`] = operationPath(operation);
+
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'pixelpress',
+      version,
+      description:
+        'In-memory image processing: the FastAPI Pillow-BLUR example at POST /, and the HTTP API of h2non/imaginary. ' +
+        'Every image route takes multipart/form-data (field file, img or image) or the raw image bytes as the body. ' +
+        'Errors are application/problem+json with a stable `code` (see /problems/{code}).',
+    },
+    paths,
+    components: {
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['type', 'title', 'status', 'detail', 'code', 'message'],
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+            code: { type: 'string', enum: Object.keys(errorCatalogue) },
+            message: { type: 'string', description: 'Same as detail: the key imaginary clients read' },
+          },
+        },
+        Info: {
+          type: 'object',
+          properties: {
+            width: { type: 'integer' }, height: { type: 'integer' }, type: { type: 'string' }, space: { type: 'string' },
+            hasAlpha: { type: 'boolean' }, hasProfile: { type: 'boolean' }, channels: { type: 'integer' }, orientation: { type: 'integer' },
+          },
+        },
+      },
+    },
+    'x-error-codes': Object.fromEntries(Object.entries(errorCatalogue).map(([code, entry]) => [code, { status: statusOf[code as keyof typeof statusOf], ...entry }])),
+  };
+}

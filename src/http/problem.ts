@@ -1,0 +1,86 @@
+/**
+ * RFC 9457 problem+json: the only place an error code becomes an HTTP status. Every body also carries
+ * imaginary's `message` key, which Nextcloud logs. Unexpected errors become a generic 500 and are logged, never sent.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { errorCatalogue, ImageError, type ErrorCode } from '../core/errors.js';
+
+export const statusOf: Readonly<Record<ErrorCode, number>> = {
+  PP_MISSING_FILE: 400,
+  PP_MISSING_PARAM: 400,
+  PP_INVALID_PARAM: 400,
+  PP_INVALID_PIPELINE: 400,
+  PP_UNSUPPORTED_OUTPUT: 400,
+  PP_BAD_REQUEST: 400,
+  PP_NOT_FOUND: 404,
+  PP_METHOD_NOT_ALLOWED: 405,
+  PP_PAYLOAD_TOO_LARGE: 413,
+  PP_TOO_MANY_PIXELS: 413,
+  PP_OUTPUT_TOO_LARGE: 413,
+  PP_UNSUPPORTED_MEDIA: 415,
+  PP_UNSUPPORTED_CONTENT_TYPE: 415,
+  PP_UNDECODABLE: 422,
+  PP_INTERNAL: 500,
+  PP_TIMEOUT: 503,
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  /** imaginary's error key, kept so its clients log something useful. */
+  message: string;
+}
+
+export function problemFor(code: ErrorCode, detail: string): Problem {
+  return { type: `/problems/${code}`, title: errorCatalogue[code].title, status: statusOf[code], detail, code, message: detail };
+}
+
+/** Errors raised by Fastify and its plugins before our handler runs, by their stable codes. */
+const frameworkCodes: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PP_PAYLOAD_TOO_LARGE',
+  FST_REQ_FILE_TOO_LARGE: 'PP_PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'PP_UNSUPPORTED_CONTENT_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'PP_BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'PP_BAD_REQUEST',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'PP_UNSUPPORTED_CONTENT_TYPE',
+  FST_FILES_LIMIT: 'PP_BAD_REQUEST',
+  FST_PARTS_LIMIT: 'PP_BAD_REQUEST',
+  FST_FIELDS_LIMIT: 'PP_BAD_REQUEST',
+  FST_PROTO_VIOLATION: 'PP_BAD_REQUEST',
+  FST_ERR_VALIDATION: 'PP_INVALID_PARAM',
+};
+
+const frameworkDetails: Readonly<Record<string, string>> = {
+  FST_FILES_LIMIT: 'Send exactly one file per request',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported Content-Type: send multipart/form-data or the raw image bytes',
+};
+
+export function toProblem(error: unknown): { problem: Problem; internal: boolean } {
+  if (error instanceof ImageError) return { problem: problemFor(error.code, error.detail), internal: error.code === 'PP_INTERNAL' };
+  const fastifyError = error as Partial<FastifyError>;
+  const mapped = fastifyError.code ? frameworkCodes[fastifyError.code] : undefined;
+  if (mapped) {
+    return { problem: problemFor(mapped, frameworkDetails[fastifyError.code!] ?? fastifyError.message ?? errorCatalogue[mapped].title), internal: false };
+  }
+  // Busboy's parse errors (a broken boundary, a truncated part) carry no code but are the client's fault.
+  const status = fastifyError.statusCode ?? 0;
+  if (status >= 400 && status < 500) return { problem: problemFor('PP_BAD_REQUEST', fastifyError.message ?? 'Malformed request'), internal: false };
+  if (error instanceof Error && /multipart|boundary|Unexpected end of form|Malformed part header/i.test(error.message)) {
+    return { problem: problemFor('PP_BAD_REQUEST', `Malformed multipart body: ${error.message}`), internal: false };
+  }
+  return { problem: problemFor('PP_INTERNAL', 'Internal server error'), internal: true };
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  return reply.code(problem.status).type('application/problem+json').send(problem);
+}
+
+export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { problem, internal } = toProblem(error);
+  if (internal) request.log.error({ err: error }, 'unhandled error');
+  else request.log.info({ code: problem.code, detail: problem.detail }, 'request rejected');
+  return sendProblem(reply, problem);
+}

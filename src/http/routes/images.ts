@@ -1,0 +1,66 @@
+/** Image routes, generated from the operation registry: POST /<operation>, POST /pipeline, POST /info, POST / (seed). */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import { ImageError } from '../../core/errors.js';
+import type { Limits } from '../../core/limits.js';
+import { operations } from '../../core/operations/index.js';
+import { parseOptions } from '../../core/options.js';
+import { describe, execute, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
+import { parseOperations } from '../../core/pipeline-json.js';
+import { readUpload, registerRawBodyParser } from '../input.js';
+import { negotiateFromAccept } from '../negotiate.js';
+
+type Query = Record<string, string | string[] | undefined>;
+
+/** Operations with their own route; pillowblur is served at POST / as the seed contract. */
+export const routedOperations = operations.filter((operation) => operation.name !== 'pillowblur');
+
+export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits }): Promise<void> {
+  const { limits } = opts;
+  registerRawBodyParser(app, limits.maxUploadBytes);
+  await app.register(multipart, { limits: { fileSize: limits.maxUploadBytes, files: 1 } });
+
+  const respond = async (request: FastifyRequest, reply: FastifyReply, prepared: PreparedStep[]) => {
+    const input = await readUpload(request, limits.maxUploadBytes);
+    const result = await execute(input, prepared, limits, negotiateFromAccept(request.headers.accept));
+    if (result.negotiated) reply.header('Vary', 'Accept');
+    return reply
+      .type(result.mime)
+      .header('Image-Width', String(result.width))
+      .header('Image-Height', String(result.height))
+      .send(result.data);
+  };
+
+  app.post('/', (request, reply) => respond(request, reply, prepare([{ operation: 'pillowblur' }], limits)));
+
+  for (const operation of routedOperations) {
+    app.post(`/${operation.name}`, (request, reply) => {
+      const step: Step = { operation: operation.name, params: request.query as Query };
+      return respond(request, reply, prepare([step], limits, 'query'));
+    });
+  }
+
+  app.post('/pipeline', (request, reply) => {
+    const query = request.query as Query;
+    // Like imaginary, top-level params other than operations are validated but not applied.
+    const topLevel = parseOptions(query, 'query');
+    const raw = Array.isArray(query.operations) ? query.operations[0] : query.operations;
+    if (raw === undefined) throw new ImageError('PP_INVALID_PIPELINE', 'Missing required param: operations');
+    const prepared = prepare(parseOperations(raw), limits, 'json');
+    if (topLevel.type === 'auto') reply.header('Vary', 'Accept');
+    return respond(request, reply, prepared);
+  });
+
+  app.post('/info', async (request) => {
+    const input = await readUpload(request, limits.maxUploadBytes);
+    return describe(input, limits);
+  });
+
+  // imaginary answers GET on image routes only with a remote source or mount configured; neither exists here yet.
+  for (const path of ['/pipeline', '/info', ...routedOperations.map((operation) => `/${operation.name}`)]) {
+    app.get(path, async (_request, reply) => {
+      reply.header('Allow', 'POST');
+      throw new ImageError('PP_METHOD_NOT_ALLOWED', `GET ${path} needs a remote image source, which this server does not enable: POST the image instead`);
+    });
+  }
+}
