@@ -1,0 +1,29 @@
+/** Building requests the way real clients do: multipart via the platform's FormData, raw bodies with a type. */
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { buildApp, type AppOptions } from '../../src/http/app.js';
+
+export async function multipart(fields: Record<string, Buffer | string>, filename = 'upload.bin'): Promise<{ body: Buffer; headers: Record<string, string> }> {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) {
+    if (typeof value === 'string') form.append(name, value);
+    else form.append(name, new Blob([value]), filename);
+  }
+  // Response serialises FormData exactly as fetch would put it on the wire, boundary included.
+  const response = new Response(form);
+  return { body: Buffer.from(await response.arrayBuffer()), headers: { 'content-type': response.headers.get('content-type')! } };
+}
+
+export async function postFile(app: FastifyInstance, url: string, field: string, file: Buffer, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  const form = await multipart({ [field]: file });
+  return app.inject({ method: 'POST', url, payload: form.body, headers: { ...form.headers, ...headers } });
+}
+
+export function postRaw(app: FastifyInstance, url: string, body: Buffer, contentType = 'application/octet-stream', headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url, payload: body, headers: { 'content-type': contentType, ...headers } });
+}
+
+export async function testApp(options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = await buildApp(options);
+  await app.ready();
+  return app;
+}
