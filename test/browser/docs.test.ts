@@ -59,13 +59,13 @@ before(async () => {
   baseUrl = `http://127.0.0.1:${address.port}`;
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: STEP_TIMEOUT });
-});
+}, { timeout: 30_000 });
 
 after(async () => {
   await browser?.close();
   await app?.close();
   if (tempDir) await rm(tempDir, { recursive: true, force: true });
-});
+}, { timeout: 30_000 });
 
 /** A fresh page on /docs, with everything off-host refused and page errors collected for the failure messages. */
 async function openDocs(): Promise<{ page: Page; problems: string[] }> {
