@@ -10,11 +10,11 @@ export interface ServerConfig {
   shutdownGraceSeconds: number;
 }
 
-function integerFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function integerFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`Expected positive integer for ${name} but received ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < min) throw new Error(`Expected integer of at least ${min} for ${name} but received ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -25,7 +25,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   }
   return {
     host: env.HOST || '127.0.0.1',
-    port: integerFromEnv(env, 'PORT', 8000),
+    // PORT=0 asks the OS for a free port (tests use it).
+    port: integerFromEnv(env, 'PORT', 8000, 0),
     limits,
     logLevel: env.LOG_LEVEL || 'info',
     shutdownGraceSeconds: integerFromEnv(env, 'PP_SHUTDOWN_GRACE_SECONDS', 10),

@@ -40,7 +40,11 @@ const imageResponse = (description: string): Json => ({
 });
 
 function queryParam(name: ParamName, required: boolean): Json {
-  return { name, in: 'query', required, description: paramTable[name].description, schema: paramTable[name].check.schema };
+  // Swagger UI pre-fills schema examples into Try it out, which would send e.g. aspectratio=16:9 unasked;
+  // so examples go into the description instead.
+  const { example, ...schema } = paramTable[name].check.schema;
+  const description = example === undefined ? paramTable[name].description : `${paramTable[name].description} Example: ${String(example)}.`;
+  return { name, in: 'query', required, description, schema };
 }
 
 function operationPath(operation: Operation): Json {

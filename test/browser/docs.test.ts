@@ -195,12 +195,8 @@ test('/docs Try it out in chromium', { skip, timeout: 60_000 }, async (t) => {
     }
   });
 
-  // Known app issue: the OpenAPI parameter schemas carry `example` values (aspectratio 16:9, background 255,255,255),
-  // which Swagger UI pre-fills in Try it out, so width=32 alone comes back 32x18 instead of 32x24.
-  // Reported, not failing the run: remove `todo` once src/http/openapi.ts no longer puts examples on optional params.
-  await t.test('POST /resize Try it out sends only what the user filled in (64x48 -> 32x24)', {
-    todo: 'optional query params have schema examples that Swagger UI pre-fills (aspectratio=16:9, background=255,255,255)',
-  }, () => {
+  // Swagger UI pre-fills schema examples in Try it out; optional params must carry none, or width=32 comes back 32x18.
+  await t.test('POST /resize Try it out sends only what the user filled in (64x48 -> 32x24)', () => {
     assert.ok(resizeQuery && resizeShown, 'the POST /resize check ran');
     assert.deepEqual(resizeQuery, { width: '32' }, 'Swagger UI sent only width=32');
     assert.deepEqual(resizeShown, { width: 32, height: 24 }, 'the image keeps its 4:3 aspect ratio');

@@ -1,0 +1,59 @@
+/** The OpenAPI document: valid by a real validator, generated from the registry, and matching the routes served. */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import type { FastifyInstance } from 'fastify';
+import { operations } from '../../src/core/operations/index.js';
+import { paramTable } from '../../src/core/options.js';
+import { testApp } from '../helpers/http.js';
+
+let app: FastifyInstance;
+let document: { paths: Record<string, Record<string, { parameters?: { name: string; schema: Record<string, unknown> }[]; requestBody?: { content: Record<string, unknown> } }>> };
+before(async () => {
+  app = await testApp();
+  document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+});
+after(() => app.close());
+
+test('is a valid OpenAPI 3 document', async () => {
+  // validate() dereferences in place, so give it a copy.
+  await SwaggerParser.validate(structuredClone(document) as never);
+});
+
+test('lists every operation in the registry and every route the app serves', async () => {
+  const expected = ['/', '/health', '/info', '/pipeline', ...operations.filter((o) => o.name !== 'pillowblur').map((o) => `/${o.name}`)];
+  assert.deepEqual(Object.keys(document.paths).sort(), expected.sort());
+  for (const [path, methods] of Object.entries(document.paths)) {
+    for (const method of Object.keys(methods)) {
+      assert.ok(app.hasRoute({ method: method.toUpperCase() as 'GET', url: path }), `${method.toUpperCase()} ${path} is served`);
+    }
+  }
+});
+
+test('every image route offers a file picker (multipart binary) and the raw-body form', () => {
+  for (const [path, methods] of Object.entries(document.paths)) {
+    const body = methods.post?.requestBody;
+    if (!body) continue;
+    const form = body.content['multipart/form-data'] as { schema: { properties: Record<string, { format: string }> } };
+    const field = path === '/' ? 'img' : 'file';
+    assert.equal(form.schema.properties[field]?.format, 'binary', path);
+    assert.ok(body.content['application/octet-stream'], path);
+  }
+});
+
+test('parameters come from the parameter table, with no pre-filled examples on optional ones', () => {
+  for (const operation of operations.filter((o) => o.name !== 'pillowblur')) {
+    const parameters = document.paths[`/${operation.name}`]!.post!.parameters!;
+    assert.deepEqual(parameters.map((p) => p.name), [...operation.params]);
+    for (const parameter of parameters) {
+      assert.equal(parameter.schema.example, undefined, `${operation.name}.${parameter.name}`);
+      assert.equal(parameter.schema.type, (paramTable[parameter.name as keyof typeof paramTable].check.schema as { type: string }).type);
+    }
+  }
+});
+
+test('Swagger UI is served at /docs', async () => {
+  const page = await app.inject({ method: 'GET', url: '/docs/' });
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, /swagger-ui/i);
+});
