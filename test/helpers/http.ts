@@ -6,7 +6,7 @@ export async function multipart(fields: Record<string, Buffer | string>, filenam
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) {
     if (typeof value === 'string') form.append(name, value);
-    else form.append(name, new Blob([value]), filename);
+    else form.append(name, new Blob([new Uint8Array(value)]), filename);
   }
   // Response serialises FormData exactly as fetch would put it on the wire, boundary included.
   const response = new Response(form);

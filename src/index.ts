@@ -1,0 +1,15 @@
+/** The library API: the same registry and pipeline the HTTP service and CLI use. */
+export { run, execute, prepare, describe } from './core/pipeline.js';
+export type { Step, RunOptions, RunResult, ImageInfo, PreparedStep } from './core/pipeline.js';
+export { parseOperations } from './core/pipeline-json.js';
+export { operations, findOperation } from './core/operations/index.js';
+export type { Operation } from './core/operations/index.js';
+export { paramTable, parseOptions } from './core/options.js';
+export type { ImageOptions, ParamName } from './core/options.js';
+export { ImageError, errorCatalogue, isImageError } from './core/errors.js';
+export type { ErrorCode } from './core/errors.js';
+export { defaultLimits, resolveLimits } from './core/limits.js';
+export type { Limits } from './core/limits.js';
+export { ringBlur } from './core/ring-blur.js';
+export { buildApp } from './http/app.js';
+export type { AppOptions } from './http/app.js';
