@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { resolveLimits, type Limits } from '../core/limits.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { accessPlugin, type AccessOptions } from './plugins/access.js';
 import { errorHandler, problemFor, sendProblem } from './problem.js';
 import { imageRoutes } from './routes/images.js';
 import { metaRoutes } from './routes/meta.js';
@@ -11,6 +12,7 @@ import { metaRoutes } from './routes/meta.js';
 export interface AppOptions {
   limits?: Partial<Limits>;
   logger?: FastifyServerOptions['logger'];
+  access?: AccessOptions;
 }
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
@@ -23,6 +25,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   });
 
   app.setErrorHandler(errorHandler);
+  await app.register(accessPlugin, options.access ?? {});
   const document = buildOpenApiDocument();
   await app.register(swagger, { mode: 'static', specification: { document: document as never } });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: true, deepLinking: true } });
