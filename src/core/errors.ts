@@ -45,6 +45,18 @@ export const errorCatalogue = {
     title: 'Processing timed out',
     description: 'Processing the image took longer than the configured time limit.',
   },
+  PP_OVERLOADED: {
+    title: 'Server busy',
+    description: 'Every processing slot and queue place is taken. Retry after the number of seconds in `Retry-After`.',
+  },
+  PP_CLIENT_GONE: {
+    title: 'Client closed the request',
+    description: 'The client disconnected before its image was processed, so the work was dropped. Only seen in logs and metrics.',
+  },
+  PP_UNSAFE_SVG: {
+    title: 'SVG refused',
+    description: 'The SVG declares XML entities or references an external resource (file, network, CSS import), which pixelpress never loads; or SVG input is disabled.',
+  },
   PP_METHOD_NOT_ALLOWED: {
     title: 'Method not allowed',
     description: 'The route does not serve this HTTP method. Image routes take the image in a POST body.',

@@ -4,7 +4,8 @@
  */
 import sharp, { type Metadata, type OutputInfo, type Sharp, type SharpOptions } from 'sharp';
 import { ImageError } from './errors.js';
-import type { Limits } from './limits.js';
+import { defaultDecodePolicy, type DecodePolicy, type Limits } from './limits.js';
+import { assertSafeSvg } from './svg-guard.js';
 
 /** Input formats pixelpress accepts; libvips can load more (e.g. its own .v format), which we refuse on purpose. */
 export const inputFormats = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'svg'] as const;
@@ -35,10 +36,11 @@ export class WorkingImage {
     /** True when the source is the upload with an ICC profile in RGB: it can be kept instead of converted. */
     readonly keepableProfile: boolean,
     private readonly limits: Limits,
+    private readonly policy: DecodePolicy,
   ) {}
 
   /** Read the header only and refuse anything over the limits before a pixel is decoded. */
-  static async fromEncoded(data: Buffer, limits: Limits): Promise<WorkingImage> {
+  static async fromEncoded(data: Buffer, limits: Limits, policy: DecodePolicy = defaultDecodePolicy): Promise<WorkingImage> {
     if (data.length === 0) throw new ImageError('PP_MISSING_FILE', 'The uploaded file is empty');
     let meta: Metadata;
     try {
@@ -50,6 +52,10 @@ export class WorkingImage {
     if (!format) {
       throw new ImageError('PP_UNSUPPORTED_MEDIA', `Unsupported image format ${meta.format}; supported: ${inputFormats.join(', ')}`);
     }
+    if (format === 'svg') {
+      if (!policy.svg) throw new ImageError('PP_UNSAFE_SVG', 'SVG input is disabled on this server (PP_ALLOW_SVG=false)');
+      assertSafeSvg(data);
+    }
     const { width, height } = meta;
     if (!width || !height) throw new ImageError('PP_UNDECODABLE', 'The image header declares no size');
     if (width * height > limits.maxInputPixels) {
@@ -60,13 +66,13 @@ export class WorkingImage {
     }
     const keepableProfile = Boolean(meta.hasProfile) && meta.space === 'srgb' && meta.channels >= 3;
     const source: EncodedSource = { kind: 'encoded', data, orientation: meta.orientation ?? 1, forceOrient: false };
-    return new WorkingImage(source, width, height, format, Boolean(meta.hasAlpha), keepableProfile, limits);
+    return new WorkingImage(source, width, height, format, Boolean(meta.hasAlpha), keepableProfile, limits, policy);
   }
 
-  static fromRaw(data: Buffer, info: OutputInfo, format: InputFormat, limits: Limits): WorkingImage {
+  static fromRaw(data: Buffer, info: OutputInfo, format: InputFormat, limits: Limits, policy: DecodePolicy = defaultDecodePolicy): WorkingImage {
     const channels = info.channels as 1 | 2 | 3 | 4;
     const source: RawSource = { kind: 'raw', data, raw: { width: info.width, height: info.height, channels } };
-    return new WorkingImage(source, info.width, info.height, format, channels === 2 || channels === 4, false, limits);
+    return new WorkingImage(source, info.width, info.height, format, channels === 2 || channels === 4, false, limits, policy);
   }
 
   /** Whether the EXIF orientation swaps width and height (orientations 5-8). */
@@ -92,12 +98,18 @@ export class WorkingImage {
   withOrientationApplied(): WorkingImage {
     if (this.source.kind !== 'encoded') return this;
     const source: EncodedSource = { ...this.source, forceOrient: true };
-    return new WorkingImage(source, this.storedWidth, this.storedHeight, this.format, this.hasAlpha, this.keepableProfile, this.limits);
+    return new WorkingImage(source, this.storedWidth, this.storedHeight, this.format, this.hasAlpha, this.keepableProfile, this.limits, this.policy);
+  }
+
+  /** Raw pixels handed on by a step, keeping this image's decode policy. */
+  withRaw(data: Buffer, info: OutputInfo): WorkingImage {
+    return WorkingImage.fromRaw(data, info, this.format, this.limits, this.policy);
   }
 
   /** A fresh sharp pipeline over this image, limited like every other. */
   open(autoOrient: boolean): Sharp {
-    const common: SharpOptions = { limitInputPixels: this.limits.maxInputPixels, failOn: 'warning' };
+    // failOn 'warning' turns libvips' "premature end of data" into an error instead of a half-grey image.
+    const common: SharpOptions = { limitInputPixels: this.limits.maxInputPixels, failOn: this.policy.lenient ? 'none' : 'warning' };
     const pipeline =
       this.source.kind === 'encoded'
         ? sharp(this.source.data, { ...common, autoOrient: this.orients(autoOrient) })

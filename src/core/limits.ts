@@ -15,6 +15,16 @@ export interface Limits {
   processTimeoutSeconds: number;
 }
 
+/** How strictly inputs are decoded; not numbers, so kept apart from the limits. */
+export interface DecodePolicy {
+  /** Decode truncated or corrupt data as far as it goes (grey where data is missing) instead of answering 422. */
+  lenient: boolean;
+  /** Accept SVG input (always through the SVG guard). */
+  svg: boolean;
+}
+
+export const defaultDecodePolicy: Readonly<DecodePolicy> = Object.freeze({ lenient: false, svg: true });
+
 export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxUploadBytes: 50 * 1024 * 1024,
   maxInputPixels: 50_000_000,

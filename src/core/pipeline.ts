@@ -6,8 +6,8 @@
 import sharp, { type Sharp } from 'sharp';
 import { defaultOutputFor, encode, mimeTypes } from './encode.js';
 import { ImageError } from './errors.js';
-import { classifyDecodeError, WorkingImage, type InputFormat } from './image.js';
-import { resolveLimits, type Limits } from './limits.js';
+import { classifyDecodeError, WorkingImage } from './image.js';
+import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } from './limits.js';
 import { findOperation, type Operation } from './operations/index.js';
 import { parseOptions, type ImageOptions } from './options.js';
 import type { OutputType, Source } from './params.js';
@@ -24,7 +24,14 @@ export interface RunOptions {
   /** Where params come from: query strings follow imaginary's string coercions, JSON its number rules. */
   source?: Source;
   /** Chooses the format for type=auto, e.g. from an Accept header; defaults to the input's own format. */
-  negotiate?: (fallback: OutputType) => OutputType;
+  negotiate?: ((fallback: OutputType) => OutputType) | undefined;
+  decode?: Partial<DecodePolicy> | undefined;
+}
+
+export interface ExecuteOptions {
+  limits: Limits;
+  negotiate?: RunOptions['negotiate'];
+  decode?: DecodePolicy | undefined;
 }
 
 export interface RunResult {
@@ -60,19 +67,15 @@ export function prepare(steps: readonly Step[], limits: Limits, source: Source =
 
 export async function run(input: Buffer, steps: readonly Step[], runOptions: RunOptions = {}): Promise<RunResult> {
   const limits = resolveLimits(runOptions.limits);
-  return execute(input, prepare(steps, limits, runOptions.source), limits, runOptions.negotiate);
+  const decode = { ...defaultDecodePolicy, ...runOptions.decode };
+  return execute(input, prepare(steps, limits, runOptions.source), { limits, negotiate: runOptions.negotiate, decode });
 }
 
 /** Run steps already checked by prepare(): the HTTP layer validates before it reads the upload. */
-export async function execute(
-  input: Buffer,
-  prepared: readonly PreparedStep[],
-  limits: Limits,
-  negotiate?: RunOptions['negotiate'],
-): Promise<RunResult> {
-  let image = await WorkingImage.fromEncoded(input, limits);
-  const originalFormat = image.format;
-  let format: OutputType = defaultOutputFor(originalFormat);
+export async function execute(input: Buffer, prepared: readonly PreparedStep[], options: ExecuteOptions): Promise<RunResult> {
+  const { limits, negotiate } = options;
+  let image = await WorkingImage.fromEncoded(input, limits, options.decode);
+  let format: OutputType = defaultOutputFor(image.format);
   let negotiated = false;
   const resolveType = (step: PreparedStep): OutputType => {
     if (step.operation.outputType) return step.operation.outputType;
@@ -92,7 +95,7 @@ export async function execute(
       format = resolveType(step);
       const result = await step.operation.apply(image, step.options, { limits });
       if (last) pending = result;
-      else image = result instanceof WorkingImage ? result : await materialise(result, originalFormat, limits);
+      else image = result instanceof WorkingImage ? result : await materialise(result, image);
     } catch (err) {
       const error = classifyDecodeError(err);
       if (!step.ignoreFailure || error.code === 'PP_TIMEOUT') throw error;
@@ -120,9 +123,9 @@ export async function execute(
 }
 
 /** Decode a step's result to raw pixels for the next step: sharp's default sRGB output keeps colours right. */
-async function materialise(pipeline: Sharp, format: InputFormat, limits: Limits): Promise<WorkingImage> {
+async function materialise(pipeline: Sharp, from: WorkingImage): Promise<WorkingImage> {
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  return WorkingImage.fromRaw(data, info, format, limits);
+  return from.withRaw(data, info);
 }
 
 /** The JSON imaginary's /info returns. */
@@ -137,9 +140,9 @@ export interface ImageInfo {
   orientation: number;
 }
 
-export async function describe(input: Buffer, limitOverrides?: Partial<Limits>): Promise<ImageInfo> {
+export async function describe(input: Buffer, limitOverrides?: Partial<Limits>, decode?: Partial<DecodePolicy>): Promise<ImageInfo> {
   const limits = resolveLimits(limitOverrides);
-  const image = await WorkingImage.fromEncoded(input, limits);
+  const image = await WorkingImage.fromEncoded(input, limits, { ...defaultDecodePolicy, ...decode });
   const meta = await sharp(input).metadata();
   return {
     width: meta.width,

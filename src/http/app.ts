@@ -1,19 +1,31 @@
 /** buildApp(options): the whole HTTP service without listening, so tests drive it with app.inject(). */
+import { availableParallelism } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { resolveLimits, type Limits } from '../core/limits.js';
+import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } from '../core/limits.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { accessPlugin, type AccessOptions } from './plugins/access.js';
+import { metricsPlugin } from './plugins/metrics.js';
 import { errorHandler, problemFor, sendProblem } from './problem.js';
 import { imageRoutes } from './routes/images.js';
 import { metaRoutes } from './routes/meta.js';
+import { createScheduler, type SchedulerOptions } from './scheduler.js';
+import './state.js';
 
 export interface AppOptions {
   limits?: Partial<Limits>;
+  decode?: Partial<DecodePolicy>;
   logger?: FastifyServerOptions['logger'];
   access?: AccessOptions;
+  /** Image work in parallel and waiting; defaults suit one process on the machine's cores. */
+  scheduler?: Partial<SchedulerOptions>;
 }
+
+export const defaultScheduler = (): SchedulerOptions => {
+  const cores = availableParallelism();
+  return { concurrency: cores, queueSize: 8 * cores };
+};
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const limits = resolveLimits(options.limits);
@@ -24,6 +36,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     routerOptions: { ignoreTrailingSlash: false },
   });
 
+  app.decorate('pixelpress', { scheduler: createScheduler({ ...defaultScheduler(), ...options.scheduler }), draining: false });
   app.setErrorHandler(errorHandler);
   await app.register(accessPlugin, options.access ?? {});
   const document = buildOpenApiDocument();
@@ -31,8 +44,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: true, deepLinking: true } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => document);
 
+  await app.register(metricsPlugin);
   await app.register(metaRoutes);
-  await app.register(imageRoutes, { limits });
+  await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode } });
 
   const knownPaths = new Set(Object.keys((document as { paths: Record<string, unknown> }).paths));
   app.setNotFoundHandler((request, reply) => {

@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorCatalogue, ImageError, type ErrorCode } from '../core/errors.js';
+import { statsOf } from './state.js';
 
 export const statusOf: Readonly<Record<ErrorCode, number>> = {
   PP_MISSING_FILE: 400,
@@ -19,7 +20,10 @@ export const statusOf: Readonly<Record<ErrorCode, number>> = {
   PP_OUTPUT_TOO_LARGE: 413,
   PP_UNSUPPORTED_MEDIA: 415,
   PP_UNSUPPORTED_CONTENT_TYPE: 415,
+  PP_UNSAFE_SVG: 415,
   PP_UNDECODABLE: 422,
+  PP_CLIENT_GONE: 499,
+  PP_OVERLOADED: 503,
   PP_INTERNAL: 500,
   PP_TIMEOUT: 503,
 };
@@ -74,7 +78,12 @@ export function toProblem(error: unknown): { problem: Problem; internal: boolean
   return { problem: problemFor('PP_INTERNAL', 'Internal server error'), internal: true };
 }
 
+/** Seconds a client is asked to wait after a 503: one image's processing time is well under that. */
+const RETRY_AFTER_SECONDS = 1;
+
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  if (problem.code === 'PP_OVERLOADED' || problem.code === 'PP_TIMEOUT') reply.header('Retry-After', String(RETRY_AFTER_SECONDS));
+  statsOf(reply.request).problem = problem.code;
   return reply.code(problem.status).type('application/problem+json').send(problem);
 }
 

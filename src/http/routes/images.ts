@@ -2,27 +2,47 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { ImageError } from '../../core/errors.js';
-import type { Limits } from '../../core/limits.js';
+import type { DecodePolicy, Limits } from '../../core/limits.js';
 import { operations } from '../../core/operations/index.js';
 import { parseOptions } from '../../core/options.js';
 import { describe, execute, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
 import { parseOperations } from '../../core/pipeline-json.js';
 import { readUpload, registerRawBodyParser } from '../input.js';
 import { negotiateFromAccept } from '../negotiate.js';
+import { statsOf, timed } from '../state.js';
 
 type Query = Record<string, string | string[] | undefined>;
 
 /** Operations with their own route; pillowblur is served at POST / as the seed contract. */
 export const routedOperations = operations.filter((operation) => operation.name !== 'pillowblur');
 
-export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits }): Promise<void> {
-  const { limits } = opts;
+export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; decode: DecodePolicy }): Promise<void> {
+  const { limits, decode } = opts;
+  const { scheduler } = app.pixelpress;
   registerRawBodyParser(app, limits.maxUploadBytes);
   await app.register(multipart, { limits: { fileSize: limits.maxUploadBytes, files: 1 } });
 
+  // Admission happens before the body is read, so a full server refuses uploads instead of buffering them.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method !== 'POST') return;
+    const release = scheduler.admit();
+    reply.raw.once('close', release);
+  });
+
   const respond = async (request: FastifyRequest, reply: FastifyReply, prepared: PreparedStep[]) => {
-    const input = await readUpload(request, limits.maxUploadBytes);
-    const result = await execute(input, prepared, limits, negotiateFromAccept(request.headers.accept));
+    // A client that hangs up while queued should not cost a decode.
+    const gone = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
+    const input = await timed(request, 'receive', () => readUpload(request, limits.maxUploadBytes));
+    statsOf(request).bytesIn = input.length;
+    const queuedAt = performance.now();
+    const result = await scheduler.run(() => {
+      statsOf(request).stages.queue = (performance.now() - queuedAt) / 1000;
+      return timed(request, 'process', () => execute(input, prepared, { limits, decode, negotiate: negotiateFromAccept(request.headers.accept) }));
+    }, gone.signal);
+    statsOf(request).bytesOut = result.data.length;
     if (result.negotiated) reply.header('Vary', 'Accept');
     return reply
       .type(result.mime)
@@ -52,8 +72,9 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits }
   });
 
   app.post('/info', async (request) => {
-    const input = await readUpload(request, limits.maxUploadBytes);
-    return describe(input, limits);
+    const input = await timed(request, 'receive', () => readUpload(request, limits.maxUploadBytes));
+    statsOf(request).bytesIn = input.length;
+    return scheduler.run(() => timed(request, 'process', () => describe(input, limits, decode)));
   });
 
   // imaginary answers GET on image routes only with a remote source or mount configured; neither exists here yet.

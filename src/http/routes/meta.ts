@@ -15,6 +15,13 @@ export const versions = {
 export async function metaRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', async () => versions);
   app.get('/health', async () => ({ status: 'ok', uptime: Math.round(process.uptime()) }));
+  // Readiness for load balancers: false while shutting down or when every slot and queue place is taken.
+  app.get('/ready', async (_request, reply) => {
+    const { scheduler, draining } = app.pixelpress;
+    const ready = !draining && !scheduler.saturated;
+    const body = { ready, draining, admitted: scheduler.admitted, queued: scheduler.queued, running: scheduler.running };
+    return reply.code(ready ? 200 : 503).send(body);
+  });
   app.get('/problems/:code', async (request, reply) => {
     const { code } = request.params as { code: string };
     if (!Object.hasOwn(errorCatalogue, code)) return reply.code(404).type('application/problem+json').send(problemFor('PP_NOT_FOUND', `No problem type ${code}`));

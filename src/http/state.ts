@@ -1,0 +1,51 @@
+/** Per-app service state shared by routes, readiness and metrics, and per-request figures for metrics and logs. */
+import type { FastifyRequest } from 'fastify';
+import type { Scheduler } from './scheduler.js';
+
+export interface ServiceState {
+  readonly scheduler: Scheduler;
+  /** Set on SIGTERM/SIGINT: /ready turns false so load balancers stop sending new work. */
+  draining: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    pixelpress: ServiceState;
+  }
+}
+
+export type Stage = 'receive' | 'queue' | 'process' | 'send';
+
+export interface RequestStats {
+  /** Seconds spent in each stage of an image request. */
+  stages: Partial<Record<Stage, number>>;
+  bytesIn: number;
+  bytesOut: number;
+  /** The problem code the request was answered with, if any. */
+  problem?: string;
+}
+
+const stats = new WeakMap<FastifyRequest, RequestStats>();
+
+export function statsOf(request: FastifyRequest): RequestStats {
+  let entry = stats.get(request);
+  if (!entry) {
+    entry = { stages: {}, bytesIn: 0, bytesOut: 0 };
+    stats.set(request, entry);
+  }
+  return entry;
+}
+
+export function peekStats(request: FastifyRequest): RequestStats | undefined {
+  return stats.get(request);
+}
+
+/** Time an async stage of `request`, in seconds. */
+export async function timed<T>(request: FastifyRequest, stage: Stage, work: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  try {
+    return await work();
+  } finally {
+    statsOf(request).stages[stage] = (performance.now() - start) / 1000;
+  }
+}
