@@ -1,13 +1,28 @@
 /** Server configuration from the environment: one table of names, defaults and meanings (the README's). */
-import { defaultLimits, limitEnv, type Limits } from '../core/limits.js';
+import { availableParallelism } from 'node:os';
+import { defaultDecodePolicy, defaultLimits, limitEnv, type DecodePolicy, type Limits } from '../core/limits.js';
+import type { SchedulerOptions } from './scheduler.js';
 
 export interface ServerConfig {
   host: string;
   port: number;
   limits: Limits;
+  decode: DecodePolicy;
+  /** Per worker process. */
+  scheduler: SchedulerOptions;
+  /** Worker processes under the supervisor; 0 runs the server in this process, unsupervised. */
+  workers: number;
+  /** libvips threads per image (sharp.concurrency). */
+  sharpConcurrency: number;
   logLevel: string;
   /** Seconds in-flight requests get to finish after SIGTERM/SIGINT before the process exits anyway. */
   shutdownGraceSeconds: number;
+  /** Whole-request receive time: stops slow uploads (slowloris) from holding a connection and a queue place. */
+  requestTimeoutSeconds: number;
+  /** Time to send the request headers. */
+  headersTimeoutSeconds: number;
+  /** Idle time a kept-alive connection is held open. */
+  keepAliveTimeoutSeconds: number;
 }
 
 function integerFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
@@ -18,17 +33,38 @@ function integerFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, 
   return value;
 }
 
+function booleanFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new Error(`Expected true or false for ${name} but received ${JSON.stringify(env[name])}`);
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const limits = { ...defaultLimits };
   for (const key of Object.keys(limitEnv) as (keyof Limits)[]) {
     limits[key] = integerFromEnv(env, limitEnv[key], defaultLimits[key]);
   }
+  const cores = availableParallelism();
+  const workers = integerFromEnv(env, 'PP_WORKERS', cores, 0);
+  const concurrency = integerFromEnv(env, 'PP_CONCURRENCY', Math.max(1, Math.floor(cores / Math.max(workers, 1))));
   return {
     host: env.HOST || '127.0.0.1',
     // PORT=0 asks the OS for a free port (tests use it).
     port: integerFromEnv(env, 'PORT', 8000, 0),
     limits,
+    decode: {
+      lenient: booleanFromEnv(env, 'PP_LENIENT_DECODE', defaultDecodePolicy.lenient),
+      svg: booleanFromEnv(env, 'PP_ALLOW_SVG', defaultDecodePolicy.svg),
+    },
+    scheduler: { concurrency, queueSize: integerFromEnv(env, 'PP_QUEUE_SIZE', 8 * concurrency, 0) },
+    workers,
+    sharpConcurrency: integerFromEnv(env, 'PP_SHARP_CONCURRENCY', cores),
     logLevel: env.LOG_LEVEL || 'info',
     shutdownGraceSeconds: integerFromEnv(env, 'PP_SHUTDOWN_GRACE_SECONDS', 10),
+    requestTimeoutSeconds: integerFromEnv(env, 'PP_REQUEST_TIMEOUT_SECONDS', 60),
+    headersTimeoutSeconds: integerFromEnv(env, 'PP_HEADERS_TIMEOUT_SECONDS', 10),
+    keepAliveTimeoutSeconds: integerFromEnv(env, 'PP_KEEP_ALIVE_TIMEOUT_SECONDS', 5),
   };
 }

@@ -1,31 +1,50 @@
-/** The process: configure sharp, listen, and shut down gracefully on SIGTERM/SIGINT. */
+/** The process: a supervisor with PP_WORKERS workers (default: one per core), or the server itself with PP_WORKERS=0. */
+import cluster from 'node:cluster';
 import sharp from 'sharp';
 import { buildApp } from './app.js';
-import { configFromEnv } from './config.js';
+import { configFromEnv, type ServerConfig } from './config.js';
+import { serveClusterMetrics } from './cluster-metrics.js';
+import { supervise } from './supervisor.js';
+
+async function serve(config: ServerConfig): Promise<void> {
+  // libvips' operation cache only helps when the same image is processed twice; every upload here is new,
+  // so the cache would just hold memory.
+  sharp.cache(false);
+  sharp.concurrency(config.sharpConcurrency);
+
+  const app = await buildApp({ limits: config.limits, decode: config.decode, scheduler: config.scheduler, logger: { level: config.logLevel } });
+  app.server.requestTimeout = config.requestTimeoutSeconds * 1000;
+  app.server.headersTimeout = config.headersTimeoutSeconds * 1000;
+  app.server.keepAliveTimeout = config.keepAliveTimeoutSeconds * 1000;
+
+  let closing = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    app.pixelpress.draining = true;
+    app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const deadline = setTimeout(() => {
+      app.log.warn('shutdown deadline passed; exiting with requests still open');
+      process.exit(1);
+    }, config.shutdownGraceSeconds * 1000);
+    deadline.unref();
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ host: config.host, port: config.port });
+  if (!cluster.isWorker) app.log.info(`docs at http://${config.host}:${config.port}/docs`);
+}
 
 const config = configFromEnv();
-
-// libvips' operation cache only helps when the same image is processed twice; here every upload is new,
-// so the cache would just hold memory.
-sharp.cache(false);
-
-const app = await buildApp({ limits: config.limits, logger: { level: config.logLevel } });
-
-let closing = false;
-async function shutdown(signal: string): Promise<void> {
-  if (closing) return;
-  closing = true;
-  app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
-  const deadline = setTimeout(() => {
-    app.log.warn('shutdown deadline passed; exiting with requests still open');
-    process.exit(1);
-  }, config.shutdownGraceSeconds * 1000);
-  deadline.unref();
-  await app.close();
-  process.exit(0);
+if (cluster.isPrimary && config.workers > 0) {
+  const log = (message: string, fields: Record<string, unknown> = {}) =>
+    process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, role: 'supervisor', ...fields, msg: message })}\n`);
+  log(`starting ${config.workers} workers; docs at http://${config.host}:${config.port}/docs`);
+  serveClusterMetrics();
+  supervise({ workers: config.workers, shutdownGraceSeconds: config.shutdownGraceSeconds, log });
+} else {
+  await serve(config);
 }
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
-
-await app.listen({ host: config.host, port: config.port });
-app.log.info(`docs at http://${config.host}:${config.port}/docs`);

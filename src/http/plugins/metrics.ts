@@ -2,8 +2,10 @@
  * GET /metrics in Prometheus format (prom-client): requests by route and status, duration by stage, queue and
  * in-flight gauges, bytes in and out, and rejections by reason. One registry per app, so tests stay isolated.
  */
+import cluster from 'node:cluster';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { clusterMetricsSource } from '../cluster-metrics.js';
 import { peekStats, type Stage } from '../state.js';
 
 const stageBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -70,8 +72,10 @@ export const metricsPlugin = fp(
       }
     });
 
+    // Under the supervisor every worker answers for the whole cluster; alone, a process answers for itself.
+    const source = cluster.isWorker ? clusterMetricsSource(registry) : () => registry.metrics();
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-      return reply.type(registry.contentType).send(await registry.metrics());
+      return reply.type(registry.contentType).send(await source());
     });
   },
   { name: 'pixelpress-metrics', fastify: '5.x' },
