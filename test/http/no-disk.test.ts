@@ -3,14 +3,14 @@
  * empty folder, leaves that folder empty and the process's storage writes (/proc/<pid>/io write_bytes) at zero.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
+import { startServer, type ServerProcess } from '../helpers/server-process.js';
 
-let server: ChildProcess;
+let server: ServerProcess;
 let base: string;
 let emptyTmp: string;
 
@@ -21,24 +21,14 @@ function writeBytes(pid: number): number {
 
 before(async () => {
   emptyTmp = mkdtempSync(join(tmpdir(), 'pp-empty-tmp-'));
-  server = spawn(process.execPath, ['--import', 'tsx', 'src/http/server.ts'], {
-    env: { ...process.env, TMPDIR: emptyTmp, TMP: emptyTmp, TEMP: emptyTmp, TSX_DISABLE_CACHE: '1', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  base = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    server.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) resolve(match[1]!);
-    });
-    server.on('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-  });
-  server.stdout!.resume();
+  // One process (no workers), so /proc/<pid>/io covers everything that handles the request.
+  server = await startServer({ TMPDIR: emptyTmp, TMP: emptyTmp, TEMP: emptyTmp, PP_WORKERS: '0' });
+  base = server.base;
 });
 
-after(() => {
-  server.kill('SIGTERM');
+after(async () => {
+  server.child.kill('SIGTERM');
+  await server.exited;
   rmSync(emptyTmp, { recursive: true, force: true });
 });
 
@@ -49,7 +39,7 @@ test('a 30 MB upload, multipart and raw, writes nothing to disk', { timeout: 120
     .toBuffer();
   assert.ok(big.length > 30_000_000, `upload is ${big.length} bytes`);
 
-  const before = writeBytes(server.pid!);
+  const before = writeBytes(server.child.pid!);
   const form = new FormData();
   form.append('img', new Blob([big]), 'big.png');
   const blurred = await fetch(`${base}/`, { method: 'POST', body: form });
@@ -63,5 +53,5 @@ test('a 30 MB upload, multipart and raw, writes nothing to disk', { timeout: 120
   await resized.arrayBuffer();
 
   assert.deepEqual(readdirSync(emptyTmp), [], 'the temp directory stays empty');
-  assert.equal(writeBytes(server.pid!) - before, 0, 'no bytes written to storage by the server process');
+  assert.equal(writeBytes(server.child.pid!) - before, 0, 'no bytes written to storage by the server process');
 });
