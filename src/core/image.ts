@@ -64,6 +64,14 @@ export class WorkingImage {
         `Image is ${width}x${height} (${width * height} pixels), over the limit of ${limits.maxInputPixels} pixels`,
       );
     }
+    const frames = meta.pages ?? 1;
+    if (frames > limits.maxFrames) {
+      throw new ImageError('PP_TOO_MANY_PIXELS', `Image declares ${frames} frames, over the limit of ${limits.maxFrames}`);
+    }
+    const framePixels = width * (meta.pageHeight ?? height) * frames;
+    if (frames > 1 && framePixels > limits.maxAnimationPixels) {
+      throw new ImageError('PP_TOO_MANY_PIXELS', `Animation has ${framePixels} pixels over ${frames} frames, over the limit of ${limits.maxAnimationPixels}`);
+    }
     const keepableProfile = Boolean(meta.hasProfile) && meta.space === 'srgb' && meta.channels >= 3;
     const source: EncodedSource = { kind: 'encoded', data, orientation: meta.orientation ?? 1, forceOrient: false };
     return new WorkingImage(source, width, height, format, Boolean(meta.hasAlpha), keepableProfile, limits, policy);

@@ -5,6 +5,11 @@ export interface Limits {
   maxUploadBytes: number;
   /** Pixels of the input, read from the header before decoding. Stops decompression bombs (a 1 MB PNG can declare 400 MP). */
   maxInputPixels: number;
+  /** Frames declared by an animated input. Only the first is decoded, but the header scan and any future
+   *  animated output scale with the count: a 2 MB GIF can declare thousands of frames. */
+  maxFrames: number;
+  /** Pixels across all declared frames (width x frame height x frames): the same bomb spread over frames. */
+  maxAnimationPixels: number;
   /** Width or height of any output. Stops a small request (zoom, enlarge) from asking for a giant allocation. */
   maxOutputDimension: number;
   /** Pixels of any output (width x height). Same attack as above, through both sides at once. */
@@ -28,6 +33,8 @@ export const defaultDecodePolicy: Readonly<DecodePolicy> = Object.freeze({ lenie
 export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxUploadBytes: 50 * 1024 * 1024,
   maxInputPixels: 50_000_000,
+  maxFrames: 1_000,
+  maxAnimationPixels: 500_000_000,
   maxOutputDimension: 16_383,
   maxOutputPixels: 50_000_000,
   maxPipelineSteps: 10,
@@ -38,6 +45,8 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
 export const limitEnv: Readonly<Record<keyof Limits, string>> = Object.freeze({
   maxUploadBytes: 'PP_MAX_UPLOAD_BYTES',
   maxInputPixels: 'PP_MAX_INPUT_PIXELS',
+  maxFrames: 'PP_MAX_FRAMES',
+  maxAnimationPixels: 'PP_MAX_ANIMATION_PIXELS',
   maxOutputDimension: 'PP_MAX_OUTPUT_DIMENSION',
   maxOutputPixels: 'PP_MAX_OUTPUT_PIXELS',
   maxPipelineSteps: 'PP_MAX_PIPELINE_STEPS',

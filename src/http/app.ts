@@ -1,12 +1,13 @@
 /** buildApp(options): the whole HTTP service without listening, so tests drive it with app.inject(). */
 import { availableParallelism } from 'node:os';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } from '../core/limits.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { accessPlugin, type AccessOptions } from './plugins/access.js';
 import { metricsPlugin } from './plugins/metrics.js';
+import { serializeRequest } from './logging.js';
 import { errorHandler, problemFor, sendProblem } from './problem.js';
 import { imageRoutes } from './routes/images.js';
 import { metaRoutes } from './routes/meta.js';
@@ -16,7 +17,8 @@ import './state.js';
 export interface AppOptions {
   limits?: Partial<Limits>;
   decode?: Partial<DecodePolicy>;
-  logger?: FastifyServerOptions['logger'];
+  /** true or pino options; request URLs are always logged with key= and sign= redacted. */
+  logger?: boolean | { level?: string; stream?: { write(line: string): void } };
   access?: AccessOptions;
   /** Image work in parallel and waiting; defaults suit one process on the machine's cores. */
   scheduler?: Partial<SchedulerOptions>;
@@ -30,7 +32,7 @@ export const defaultScheduler = (): SchedulerOptions => {
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const limits = resolveLimits(options.limits);
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: options.logger ? { ...(options.logger === true ? {} : options.logger), serializers: { req: serializeRequest } } : false,
     // Uploads are read by our own parsers with the upload limit; this bounds everything else.
     bodyLimit: limits.maxUploadBytes,
     routerOptions: { ignoreTrailingSlash: false },
