@@ -5,7 +5,7 @@
 import sharp, { type Metadata, type OutputInfo, type Sharp, type SharpOptions } from 'sharp';
 import { ImageError } from './errors.js';
 import { defaultDecodePolicy, type DecodePolicy, type Limits } from './limits.js';
-import { assertSafeSvg } from './svg-guard.js';
+import { assertSafeSvg, svgCandidateText } from './svg-guard.js';
 
 /** Input formats pixelpress accepts; libvips can load more (e.g. its own .v format), which we refuse on purpose. */
 export const inputFormats = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'svg'] as const;
@@ -42,6 +42,12 @@ export class WorkingImage {
   /** Read the header only and refuse anything over the limits before a pixel is decoded. */
   static async fromEncoded(data: Buffer, limits: Limits, policy: DecodePolicy = defaultDecodePolicy): Promise<WorkingImage> {
     if (data.length === 0) throw new ImageError('PP_MISSING_FILE', 'The uploaded file is empty');
+    // Before libvips sees any XML: metadata() already runs libxml2 and librsvg over an SVG.
+    const svgText = svgCandidateText(data);
+    if (svgText !== undefined) {
+      if (!policy.svg) throw new ImageError('PP_UNSAFE_SVG', 'SVG input is disabled on this server (PP_ALLOW_SVG=false)');
+      assertSafeSvg(svgText);
+    }
     let meta: Metadata;
     try {
       meta = await sharp(data, { limitInputPixels: false }).metadata();
@@ -52,10 +58,8 @@ export class WorkingImage {
     if (!format) {
       throw new ImageError('PP_UNSUPPORTED_MEDIA', `Unsupported image format ${meta.format}; supported: ${inputFormats.join(', ')}`);
     }
-    if (format === 'svg') {
-      if (!policy.svg) throw new ImageError('PP_UNSAFE_SVG', 'SVG input is disabled on this server (PP_ALLOW_SVG=false)');
-      assertSafeSvg(data);
-    }
+    // libvips found an SVG our sniffing did not: it went unchecked, so it is refused.
+    if (format === 'svg' && svgText === undefined) throw new ImageError('PP_UNSAFE_SVG', 'SVG refused: it could not be checked');
     const { width, height } = meta;
     if (!width || !height) throw new ImageError('PP_UNDECODABLE', 'The image header declares no size');
     if (width * height > limits.maxInputPixels) {

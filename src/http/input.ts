@@ -17,19 +17,25 @@ export function registerRawBodyParser(app: FastifyInstance, maxBytes: number): v
 
 export async function readUpload(request: FastifyRequest, maxBytes: number): Promise<Buffer> {
   if (request.isMultipart()) {
-    const part = await request.file({ limits: { fileSize: maxBytes, files: 1, fields: 20, parts: 30 } });
-    if (!part) {
+    // Read every part: a second file must be refused (files: 1 makes the iterator throw FST_FILES_LIMIT), not ignored.
+    let data: Buffer | undefined;
+    let wrongField: string | undefined;
+    for await (const part of request.parts({ limits: { fileSize: maxBytes, files: 1, fields: 20, parts: 30 } })) {
+      if (part.type !== 'file') continue;
+      if (!(fileFields as readonly string[]).includes(part.fieldname)) {
+        wrongField ??= part.fieldname;
+        part.file.resume();
+        continue;
+      }
+      // toBuffer() throws FST_REQ_FILE_TOO_LARGE the moment the part crosses fileSize.
+      data = await part.toBuffer();
+    }
+    if (data === undefined) {
+      if (wrongField !== undefined) {
+        throw new ImageError('PP_MISSING_FILE', `Expected the image in multipart field img, file or image but received field ${JSON.stringify(wrongField)}`);
+      }
       throw new ImageError('PP_MISSING_FILE', `No file in the multipart body: send the image in field ${fileFields.join(', ')}`);
     }
-    if (!(fileFields as readonly string[]).includes(part.fieldname)) {
-      part.file.resume();
-      throw new ImageError(
-        'PP_MISSING_FILE',
-        `Expected the image in multipart field img, file or image but received field ${JSON.stringify(part.fieldname)}`,
-      );
-    }
-    // toBuffer() throws FST_REQ_FILE_TOO_LARGE the moment the part crosses fileSize.
-    const data = await part.toBuffer();
     if (data.length === 0) throw new ImageError('PP_MISSING_FILE', 'The uploaded file is empty');
     return data;
   }

@@ -11,6 +11,9 @@ import { readUpload, registerRawBodyParser } from '../input.js';
 import { negotiateFromAccept } from '../negotiate.js';
 import { statsOf, timed } from '../state.js';
 
+/** Multipart framing allowed on top of the file's own byte limit. */
+const MULTIPART_SLACK_BYTES = 64 * 1024;
+
 type Query = Record<string, string | string[] | undefined>;
 
 /** Operations with their own route; pillowblur is served at POST / as the seed contract. */
@@ -25,6 +28,12 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
   // Admission happens before the body is read, so a full server refuses uploads instead of buffering them.
   app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'POST') return;
+    // A declared length over the limit is refused before a byte of body is read (raw bodies get this from Fastify's
+    // bodyLimit; multipart bodies did not). The slack covers boundaries, part headers and small text fields.
+    const declared = Number(request.headers['content-length']);
+    if (declared > limits.maxUploadBytes + (/^multipart\//i.test(request.headers['content-type'] ?? '') ? MULTIPART_SLACK_BYTES : 0)) {
+      throw new ImageError('PP_PAYLOAD_TOO_LARGE', `Upload of ${declared} bytes is over the limit of ${limits.maxUploadBytes} bytes`);
+    }
     const release = scheduler.admit();
     reply.raw.once('close', release);
   });
