@@ -73,6 +73,18 @@ export const errorCatalogue = {
     title: 'Malformed request',
     description: 'The HTTP request itself is malformed, e.g. a multipart body with a broken boundary.',
   },
+  PP_INVALID_SIGNATURE: {
+    title: 'Invalid URL signature',
+    description: 'URL signatures are enabled and `sign` is not unpadded base64url (RFC 4648 section 5, no `=`), as imaginary requires.',
+  },
+  PP_UNAUTHORIZED: {
+    title: 'Invalid or missing API key',
+    description: 'An API key is configured and the request did not carry it in the `API-Key` header (or, when that header is absent, the `key` query parameter).',
+  },
+  PP_SIGNATURE_MISMATCH: {
+    title: 'URL signature mismatch',
+    description: 'URL signatures are enabled and `sign` is missing or is not the HMAC-SHA256 of the path and the sorted, re-encoded query (without `sign`).',
+  },
   PP_INTERNAL: {
     title: 'Internal error',
     description: 'An unexpected failure inside the service. Details are logged, never sent.',

@@ -1,6 +1,7 @@
 /** Server configuration from the environment: one table of names, defaults and meanings (the README's). */
 import { availableParallelism } from 'node:os';
 import { defaultDecodePolicy, defaultLimits, limitEnv, type DecodePolicy, type Limits } from '../core/limits.js';
+import { checkAccessOptions, type AccessOptions } from './plugins/access.js';
 import type { SchedulerOptions } from './scheduler.js';
 
 export interface ServerConfig {
@@ -23,6 +24,12 @@ export interface ServerConfig {
   headersTimeoutSeconds: number;
   /** Idle time a kept-alive connection is held open. */
   keepAliveTimeoutSeconds: number;
+  /** API key, URL signature key, CORS origins (README "Access control"); each off when unset. */
+  access: AccessOptions;
+}
+
+function listFromEnv(env: NodeJS.ProcessEnv, name: string): string[] {
+  return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
 }
 
 function integerFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
@@ -46,6 +53,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   for (const key of Object.keys(limitEnv) as (keyof Limits)[]) {
     limits[key] = integerFromEnv(env, limitEnv[key], defaultLimits[key]);
   }
+  const access: AccessOptions = {
+    apiKey: env.PP_API_KEY || undefined,
+    urlSignatureKey: env.PP_URL_SIGNATURE_KEY || undefined,
+    corsOrigins: listFromEnv(env, 'PP_CORS_ORIGINS'),
+  };
+  // Fail in the supervisor at start, not in every worker in a restart loop.
+  checkAccessOptions(access);
   const cores = availableParallelism();
   const workers = integerFromEnv(env, 'PP_WORKERS', cores, 0);
   const concurrency = integerFromEnv(env, 'PP_CONCURRENCY', Math.max(1, Math.floor(cores / Math.max(workers, 1))));
@@ -66,5 +80,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     requestTimeoutSeconds: integerFromEnv(env, 'PP_REQUEST_TIMEOUT_SECONDS', 60),
     headersTimeoutSeconds: integerFromEnv(env, 'PP_HEADERS_TIMEOUT_SECONDS', 10),
     keepAliveTimeoutSeconds: integerFromEnv(env, 'PP_KEEP_ALIVE_TIMEOUT_SECONDS', 5),
+    access,
   };
 }

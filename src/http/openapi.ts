@@ -129,7 +129,10 @@ export function buildOpenApiDocument(): Json {
         'Errors are application/problem+json with a stable `code` (see /problems/{code}).',
     },
     paths,
+    // Optional: only enforced when PP_API_KEY is set; declared so Swagger UI's Authorize can send it.
+    security: [{}, { apiKey: [] }],
     components: {
+      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'API-Key', description: 'Only when the server sets PP_API_KEY' } },
       schemas: {
         Problem: {
           type: 'object',
