@@ -1,6 +1,6 @@
 /** The seed route's operation: exactly Pillow's ImageFilter.BLUR, written as JPEG like the FastAPI original. */
 import sharp from 'sharp';
-import { ringBlur } from '../ring-blur.js';
+import { ringBlurAsync } from '../ring-blur.js';
 import { defineOperation } from './types.js';
 
 export const pillowblur = defineOperation({
@@ -20,7 +20,8 @@ export const pillowblur = defineOperation({
       .flatten({ background: { r: 255, g: 255, b: 255 } })
       .raw()
       .toBuffer({ resolveWithObject: true });
-    const blurred = ringBlur(data, info.width, info.height, info.channels);
+    // On the libuv threadpool when the native kernel is built, so the event loop stays free.
+    const blurred = await ringBlurAsync(data, info.width, info.height, info.channels);
     const raw = { width: info.width, height: info.height, channels: info.channels };
     return sharp(Buffer.from(blurred.buffer, blurred.byteOffset, blurred.byteLength), { raw });
   },

@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "ring_blur",
+      "sources": ["addon.c", "ring_blur.c"],
+      "cflags": ["-O3", "-std=gnu11", "-Wall", "-Wextra", "-fno-strict-aliasing"],
+      "defines": ["NAPI_VERSION=8"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-std=gnu11"] }
+    }
+  ]
+}
