@@ -13,6 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   describeFuzzFailure,
+  fetchAnswer,
   fuzzBases,
   fuzzCase,
   fuzzRequest,
@@ -47,15 +48,7 @@ type Send = (request: ReturnType<typeof fuzzRequest>) => Promise<Answer>;
 async function makeSender(): Promise<{ send: Send; close: () => Promise<void> }> {
   if (values.url) {
     const base = values.url.replace(/\/$/, '');
-    const send: Send = async (request) => {
-      const response = await fetch(base + request.url, { method: 'POST', headers: request.headers, body: new Uint8Array(request.payload) });
-      const headers: Answer['headers'] = {};
-      response.headers.forEach((value, key) => {
-        headers[key] = value;
-      });
-      return { statusCode: response.status, headers, body: Buffer.from(await response.arrayBuffer()) };
-    };
-    return { send, close: async () => {} };
+    return { send: (request) => fetchAnswer(base, request), close: async () => {} };
   }
   const app = await buildApp(values.lenient ? { decode: { lenient: true } } : {});
   await app.ready();

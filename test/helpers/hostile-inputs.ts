@@ -807,6 +807,16 @@ export async function checkFuzzAnswer(route: FuzzRoute, answer: Answer): Promise
   return undefined;
 }
 
+/** Send one request to a running server over HTTP and collect the answer the checks read. */
+export async function fetchAnswer(base: string, request: ReturnType<typeof fuzzRequest>): Promise<Answer> {
+  const response = await fetch(base + request.url, { method: request.method, headers: request.headers, body: new Uint8Array(request.payload) });
+  const headers: Answer['headers'] = {};
+  response.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  return { statusCode: response.status, headers, body: Buffer.from(await response.arrayBuffer()) };
+}
+
 /** A fresh random run seed (for the long script; the test pins one). */
 export function randomSeed(): number {
   return randomBytes(4).readUInt32BE(0);
