@@ -30,14 +30,19 @@ export function supervise(options: SupervisorOptions): void {
     // A worker that dies at start-up (bad config) would otherwise be restarted in a tight loop.
     const delay = recentDeaths.length > 5 ? 5_000 : 100;
     options.log('worker died; starting a new one', { pid: worker.process.pid, code, signal, restarts, delayMs: delay });
-    setTimeout(fork, delay).unref();
+    // A restart still pending when a stop arrives must not start a worker nobody will stop.
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, delay).unref();
   });
 
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     options.log('stopping workers', { signal });
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    const workers = Object.values(cluster.workers ?? {});
+    if (workers.length === 0) process.exit(0);
+    for (const worker of workers) worker?.process.kill(signal);
     setTimeout(() => process.exit(1), (options.shutdownGraceSeconds + 2) * 1000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
