@@ -33,8 +33,11 @@ export class WorkingImage {
     private readonly storedHeight: number,
     readonly format: InputFormat,
     readonly hasAlpha: boolean,
-    /** True when the source is the upload with an ICC profile in RGB: it can be kept instead of converted. */
-    readonly keepableProfile: boolean,
+    /**
+     * The ICC profile the pixels are in, when it can be kept instead of converting to sRGB: an RGB upload's own
+     * profile, or raw pixels an operation decoded without conversion. Undefined means sRGB.
+     */
+    readonly profile: Buffer | undefined,
     private readonly limits: Limits,
     private readonly policy: DecodePolicy,
   ) {}
@@ -76,15 +79,16 @@ export class WorkingImage {
     if (frames > 1 && framePixels > limits.maxAnimationPixels) {
       throw new ImageError('PP_TOO_MANY_PIXELS', `Animation has ${framePixels} pixels over ${frames} frames, over the limit of ${limits.maxAnimationPixels}`);
     }
-    const keepableProfile = Boolean(meta.hasProfile) && meta.space === 'srgb' && meta.channels >= 3;
+    // Only RGB profiles are kept: CMYK and grey inputs are converted to sRGB as every output format expects.
+    const profile = meta.icc && meta.space === 'srgb' && meta.channels >= 3 ? meta.icc : undefined;
     const source: EncodedSource = { kind: 'encoded', data, orientation: meta.orientation ?? 1, forceOrient: false };
-    return new WorkingImage(source, width, height, format, Boolean(meta.hasAlpha), keepableProfile, limits, policy);
+    return new WorkingImage(source, width, height, format, Boolean(meta.hasAlpha), profile, limits, policy);
   }
 
-  static fromRaw(data: Buffer, info: OutputInfo, format: InputFormat, limits: Limits, policy: DecodePolicy = defaultDecodePolicy): WorkingImage {
+  static fromRaw(data: Buffer, info: OutputInfo, format: InputFormat, limits: Limits, policy: DecodePolicy = defaultDecodePolicy, profile?: Buffer): WorkingImage {
     const channels = info.channels as 1 | 2 | 3 | 4;
     const source: RawSource = { kind: 'raw', data, raw: { width: info.width, height: info.height, channels } };
-    return new WorkingImage(source, info.width, info.height, format, channels === 2 || channels === 4, false, limits, policy);
+    return new WorkingImage(source, info.width, info.height, format, channels === 2 || channels === 4, profile, limits, policy);
   }
 
   /** Whether the EXIF orientation swaps width and height (orientations 5-8). */
@@ -110,12 +114,12 @@ export class WorkingImage {
   withOrientationApplied(): WorkingImage {
     if (this.source.kind !== 'encoded') return this;
     const source: EncodedSource = { ...this.source, forceOrient: true };
-    return new WorkingImage(source, this.storedWidth, this.storedHeight, this.format, this.hasAlpha, this.keepableProfile, this.limits, this.policy);
+    return new WorkingImage(source, this.storedWidth, this.storedHeight, this.format, this.hasAlpha, this.profile, this.limits, this.policy);
   }
 
-  /** Raw pixels handed on by a step, keeping this image's decode policy. */
-  withRaw(data: Buffer, info: OutputInfo): WorkingImage {
-    return WorkingImage.fromRaw(data, info, this.format, this.limits, this.policy);
+  /** Raw pixels handed on by a step, keeping this image's decode policy; `profile` if they were not converted to sRGB. */
+  withRaw(data: Buffer, info: OutputInfo, profile?: Buffer): WorkingImage {
+    return WorkingImage.fromRaw(data, info, this.format, this.limits, this.policy, profile);
   }
 
   /** A fresh sharp pipeline over this image, limited like every other. */

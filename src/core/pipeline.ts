@@ -5,6 +5,7 @@
  */
 import sharp, { type Sharp } from 'sharp';
 import { defaultOutputFor, encode, mimeTypes } from './encode.js';
+import { embedIccInJpeg } from './icc.js';
 import { ImageError } from './errors.js';
 import { classifyDecodeError, WorkingImage } from './image.js';
 import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } from './limits.js';
@@ -93,7 +94,7 @@ export async function execute(input: Buffer, prepared: readonly PreparedStep[], 
     try {
       previousFormat = format;
       format = resolveType(step);
-      const result = await step.operation.apply(image, step.options, { limits });
+      const result = await step.operation.apply(image, step.options, { limits, last });
       if (last) pending = result;
       else image = result instanceof WorkingImage ? result : await materialise(result, image);
     } catch (err) {
@@ -107,7 +108,11 @@ export async function execute(input: Buffer, prepared: readonly PreparedStep[], 
   const settings = prepared[prepared.length - 1]!;
   const finish = async (result: Sharp | WorkingImage, type: OutputType): Promise<RunResult> => {
     const pipeline = result instanceof WorkingImage ? result.open(true) : result;
-    const encoded = await encode(pipeline, type, settings.options, image.isEncoded && image.keepableProfile);
+    const keepsProfile = !settings.options.noprofile && !settings.options.stripmeta;
+    const encoded = await encode(pipeline, type, settings.options, keepsProfile && image.isEncoded && image.profile !== undefined);
+    // Raw pixels left in the upload's colour space carry its profile: tag the JPEG with it, no conversion.
+    const rawProfile = result instanceof WorkingImage && !result.isEncoded ? result.profile : undefined;
+    if (rawProfile && keepsProfile && encoded.type === 'jpeg') encoded.data = embedIccInJpeg(encoded.data, rawProfile);
     return { ...encoded, mime: mimeTypes[encoded.type], negotiated };
   };
   try {

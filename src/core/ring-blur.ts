@@ -56,7 +56,7 @@ export interface RingBlurAsyncOptions {
  * is built, else the TypeScript kernel in bands of about 0.5 MB with an event-loop turn between them.
  * `src` must not be modified until the promise settles. Resolves to a new Buffer.
  */
-export async function ringBlurAsync(src: Uint8Array, width: number, height: number, channels: number, options: RingBlurAsyncOptions = {}): Promise<Uint8Array> {
+export async function ringBlurAsync(src: Uint8Array, width: number, height: number, channels: number, options: RingBlurAsyncOptions = {}): Promise<Buffer> {
   const length = check(src, width, height, channels);
   const out = Buffer.allocUnsafe(src.length);
   copyTail(src, out, length);

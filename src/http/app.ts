@@ -26,7 +26,7 @@ export interface AppOptions {
 
 export const defaultScheduler = (): SchedulerOptions => {
   const cores = availableParallelism();
-  return { concurrency: cores, queueSize: 8 * cores };
+  return { concurrency: cores, queueSize: 4 * cores };
 };
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {

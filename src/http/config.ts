@@ -62,7 +62,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   checkAccessOptions(access);
   const cores = availableParallelism();
   const workers = integerFromEnv(env, 'PP_WORKERS', cores, 0);
-  const concurrency = integerFromEnv(env, 'PP_CONCURRENCY', Math.max(1, Math.floor(cores / Math.max(workers, 1))));
+  // One image per core in each worker: while one waits on its upload or on JavaScript, another keeps libvips busy.
+  const concurrency = integerFromEnv(env, 'PP_CONCURRENCY', cores);
   return {
     host: env.HOST || '127.0.0.1',
     // PORT=0 asks the OS for a free port (tests use it).
@@ -72,7 +73,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
       lenient: booleanFromEnv(env, 'PP_LENIENT_DECODE', defaultDecodePolicy.lenient),
       svg: booleanFromEnv(env, 'PP_ALLOW_SVG', defaultDecodePolicy.svg),
     },
-    scheduler: { concurrency, queueSize: integerFromEnv(env, 'PP_QUEUE_SIZE', 8 * concurrency, 0) },
+    scheduler: { concurrency, queueSize: integerFromEnv(env, 'PP_QUEUE_SIZE', 4 * concurrency, 0) },
     workers,
     sharpConcurrency: integerFromEnv(env, 'PP_SHARP_CONCURRENCY', cores),
     logLevel: env.LOG_LEVEL || 'info',

@@ -94,6 +94,22 @@ test('the EXIF orientation is applied, so a phone photo comes back upright', asy
   assert.ok(r! > 180 && g! < 80 && b! < 80, `top-left should be red, got ${r},${g},${b}`);
 });
 
+test('a Display P3 photo is blurred in P3 and comes back tagged P3, not converted to sRGB', async () => {
+  const input = await sharp(await photo(320, 200)).withIccProfile('p3').jpeg({ quality: 95 }).toBuffer();
+  const inputIcc = (await sharp(input).metadata()).icc!;
+  const response = await postFile(app, '/', 'img', input);
+  assert.equal(response.statusCode, 200);
+  assert.deepEqual((await sharp(response.rawPayload).metadata()).icc, inputIcc, 'the output carries the input profile');
+  // In the profile's own values (no colour conversion on either side): Pillow BLUR within JPEG noise.
+  const asStored = async (jpeg: Buffer) => {
+    const { data, info } = await sharp(jpeg).keepIccProfile().raw().toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height, channels: info.channels };
+  };
+  const reference = referenceRingBlur(await asStored(input));
+  assert.ok(psnr(await asStored(response.rawPayload), reference) >= 38);
+  // Same pixel values and the same profile: a colour-managed viewer shows what it would show for the reference.
+});
+
 test('the raw-body form and the imaginary field names work too', async () => {
   const input = await photo(256, 160);
   const raw = await postRaw(app, '/', input, 'image/jpeg');

@@ -1,5 +1,4 @@
 /** The seed route's operation: exactly Pillow's ImageFilter.BLUR, written as JPEG like the FastAPI original. */
-import sharp from 'sharp';
 import { ringBlurAsync } from '../ring-blur.js';
 import { defineOperation } from './types.js';
 
@@ -14,15 +13,15 @@ export const pillowblur = defineOperation({
   required: [],
   outputType: 'jpeg',
   validate() {},
-  async apply(image) {
-    const { data, info } = await image
-      .open(true)
-      .flatten({ background: { r: 255, g: 255, b: 255 } })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+  async apply(image, _options, { last }) {
+    // As the last step, blur in the upload's own colour space and tag the JPEG with its profile: no colour transform
+    // (about 40 ms of a 4 MP request) and wide-gamut photos stay wide. Pillow drops the profile instead.
+    const keepProfile = last && image.profile !== undefined;
+    const decoder = image.open(true).flatten({ background: { r: 255, g: 255, b: 255 } });
+    if (keepProfile) decoder.keepIccProfile();
+    const { data, info } = await decoder.raw().toBuffer({ resolveWithObject: true });
     // On the libuv threadpool when the native kernel is built, so the event loop stays free.
     const blurred = await ringBlurAsync(data, info.width, info.height, info.channels);
-    const raw = { width: info.width, height: info.height, channels: info.channels };
-    return sharp(Buffer.from(blurred.buffer, blurred.byteOffset, blurred.byteLength), { raw });
+    return image.withRaw(blurred, info, keepProfile ? image.profile : undefined);
   },
 });

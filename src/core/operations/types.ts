@@ -7,6 +7,8 @@ import type { OutputType } from '../params.js';
 
 export interface OperationContext {
   readonly limits: Limits;
+  /** The last step writes the output, so it may leave pixels in the input's colour space and tag them. */
+  readonly last: boolean;
 }
 
 export interface Operation {
