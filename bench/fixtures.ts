@@ -60,48 +60,65 @@ async function draw(spec: Spec): Promise<Buffer> {
   const { width, height } = spec;
   const random = prng(spec.seed);
   const byte = () => Math.floor(random() * 256);
-
-  // Gradients: a 6x4 grid of random colours, upscaled with a cubic kernel, gives large smooth colour fields.
-  const grid = Buffer.from(Array.from({ length: 6 * 4 * 3 }, byte));
-  const base = await sharp(grid, { raw: { width: 6, height: 4, channels: 3 } })
-    .resize(width, height, { kernel: 'cubic', fit: 'fill' })
-    .raw()
-    .toBuffer();
-
-  // Shapes: ellipses and polygons at several sizes, some blurred (out of focus), some sharp-edged.
+  // Photo colours are muted: pull each random colour halfway towards a warm grey.
+  const colour = () => `rgb(${[150, 140, 125].map((grey) => Math.round((grey + byte()) / 2)).join(',')})`;
   const unit = Math.min(width, height);
-  const shapes: string[] = [];
-  for (let i = 0; i < 40; i++) {
-    const x = random() * width, y = random() * height, r = unit * (0.02 + random() * 0.25);
-    const fill = `rgb(${byte()},${byte()},${byte()})`;
-    const opacity = (0.35 + random() * 0.6).toFixed(2);
-    const filter = random() < 0.5 ? ' filter="url(#soft)"' : '';
-    if (random() < 0.6) {
-      shapes.push(`<ellipse cx="${x}" cy="${y}" rx="${r}" ry="${r * (0.5 + random())}" fill="${fill}" opacity="${opacity}"${filter}/>`);
-    } else {
-      const points = Array.from({ length: 3 + Math.floor(random() * 4) }, () => `${x + (random() - 0.5) * 2 * r},${y + (random() - 0.5) * 2 * r}`);
-      shapes.push(`<polygon points="${points.join(' ')}" fill="${fill}" opacity="${opacity}"${filter}/>`);
+
+  /**
+   * A w x h grid of random values upscaled to full size: a smooth field of that frequency. Values spread
+   * `amplitude` of the way from mid-grey towards 0..255, so blended texture layers stay subtle.
+   */
+  const field = (w: number, h: number, channels: 1 | 3, amplitude: number) =>
+    sharp(Buffer.from(Array.from({ length: w * h * channels }, () => Math.round(128 + (byte() - 128) * amplitude))), { raw: { width: w, height: h, channels } })
+      .resize(width, height, { kernel: 'cubic', fit: 'fill' })
+      .toColourspace(channels === 1 ? 'b-w' : 'srgb')
+      .raw()
+      .toBuffer();
+
+  /** Shapes as SVG: ellipses (objects, bokeh) and polygons (buildings, leaves). */
+  const shapes = (count: number, scale: number, sizeMin: number, sizeMax: number) => {
+    const items: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const x = random() * width * scale, y = random() * height * scale, r = unit * scale * (sizeMin + random() * (sizeMax - sizeMin));
+      const style = `fill="${colour()}" opacity="${(0.4 + random() * 0.5).toFixed(2)}"`;
+      if (random() < 0.5) {
+        items.push(`<ellipse cx="${x}" cy="${y}" rx="${r}" ry="${r * (0.4 + random())}" ${style}/>`);
+      } else {
+        const points = Array.from({ length: 3 + Math.floor(random() * 5) }, () => `${x + (random() - 0.5) * 2 * r},${y + (random() - 0.5) * 2 * r}`);
+        items.push(`<polygon points="${points.join(' ')}" ${style}/>`);
+      }
     }
-  }
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
-    <defs><filter id="soft"><feGaussianBlur stdDeviation="${(unit / 300).toFixed(1)}"/></filter></defs>${shapes.join('')}</svg>`;
+    const w = Math.round(width * scale), h = Math.round(height * scale);
+    return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">${items.join('')}</svg>`);
+  };
 
-  // Noise: per-channel, triangular around mid-grey, blended with "overlay" so it is mild (about +-6 levels).
-  const noise = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < noise.length; i++) noise[i] = 128 + Math.round((random() + random() - 1) * 12);
+  // Background: large smooth colour gradients (sky, walls, light falloff).
+  const background = await field(5, 4, 3, 0.7);
+  // Out-of-focus shapes: drawn at 1/8 size and upscaled, which blurs them far more cheaply than an SVG filter.
+  const far = await sharp(shapes(25, 1 / 8, 0.05, 0.3)).resize(width, height, { fit: 'fill' }).png().toBuffer();
+  // Texture: two octaves of grey value noise (foliage, fabric, gravel) plus per-pixel sensor noise.
+  const textureCoarse = await field(Math.round(width / 24), Math.round(height / 24), 1, 0.5);
+  const textureFine = await field(Math.round(width / 4), Math.round(height / 4), 1, 0.3);
+  const grain = Buffer.alloc(width * height);
+  for (let i = 0; i < grain.length; i++) grain[i] = 128 + Math.round((random() + random() - 1) * 16);
+  const grey = (data: Buffer) => ({ input: data, raw: { width, height, channels: 1 as const }, blend: 'soft-light' as const });
 
-  let image = sharp(base, { raw: { width, height, channels: 3 } })
+  const { data, info } = await sharp(background, { raw: { width, height, channels: 3 } })
     .composite([
-      { input: Buffer.from(svg) },
-      { input: noise, raw: { width, height, channels: 3 }, blend: 'overlay' },
+      { input: far },
+      { input: shapes(30, 1, 0.01, 0.12) }, // in-focus objects with sharp edges
+      grey(textureCoarse),
+      grey(textureFine),
+      grey(grain),
     ])
-    .removeAlpha();
-  // Round-trip through raw so the composite is flattened before metadata and encoding are set.
-  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
-  image = sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } });
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  // Re-open the flattened pixels so the metadata options below apply to the output only.
+  let image = sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } });
   if (spec.format === 'png') return image.png({ compressionLevel: 6 }).toBuffer();
   image = image.withIccProfile('p3');
-  if (spec.orientation) image = image.withExif({ IFD0: { Orientation: String(spec.orientation) } });
+  if (spec.orientation) image = image.withMetadata({ orientation: spec.orientation });
   return image.jpeg({ quality: 90 }).toBuffer();
 }
 

@@ -1,0 +1,196 @@
+/**
+ * npm run stress: the reliability figures, against the real built service (supervisor + 2 workers) on loopback.
+ * Hostile inputs and fuzz cases (5xx must be 0), workers killed under load, overload (offered vs accepted, p99 of
+ * accepted), a soak with RSS sampled throughout, and bytes written to disk (must be 0). Kept out of `npm test`:
+ * it takes a few minutes. Sizes: STRESS_FUZZ (cases, default 1000), STRESS_SOAK (requests, default 5000).
+ */
+import { execSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, launch, logDir, processTree, RssSampler, stop, treeRssMb, waitReady } from '../bench/procs.js';
+import { percentile } from '../bench/load.js';
+import {
+  acceptableStatuses,
+  fetchAnswer,
+  fuzzBases,
+  fuzzCase,
+  hostileImages,
+  hostileRequests,
+  randomSeed,
+  runFuzzCase,
+  type HostileInput,
+} from '../test/helpers/hostile-inputs.js';
+import { photo } from '../test/helpers/images.js';
+
+const fuzzCount = Number(process.env.STRESS_FUZZ ?? 1000);
+const soakCount = Number(process.env.STRESS_SOAK ?? 5000);
+const started = performance.now();
+
+function writeBytes(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += Number(/^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // exited
+    }
+  }
+  return total;
+}
+
+async function post(base: string, path: string, body: Buffer, contentType: string, signal?: AbortSignal): Promise<number> {
+  try {
+    const response = await fetch(base + path, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType }, ...(signal ? { signal } : {}) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return 0; // connection dropped
+  }
+}
+
+function multipartOf(field: string, input: HostileInput | { body: Buffer; contentType: string; filename: string }): { body: Buffer; contentType: string } {
+  const boundary = 'pixelpress-stress-7d1e';
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${input.filename ?? 'x.bin'}"\r\nContent-Type: ${input.contentType ?? 'application/octet-stream'}\r\n\r\n`;
+  return { body: Buffer.concat([Buffer.from(head), input.body, Buffer.from(`\r\n--${boundary}--\r\n`)]), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+// --- the service -------------------------------------------------------------------------------------------------
+execSync('npm run build', { stdio: 'ignore' });
+const emptyTmp = mkdtempSync(join(tmpdir(), 'pp-stress-tmp-'));
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const server = launch('stress-server', process.execPath, ['scripts/start.mjs'], {
+  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PP_WORKERS: '2', TMPDIR: emptyTmp, LOG_LEVEL: 'warn' },
+});
+await waitReady(server, 'stress-server', `${base}/health`);
+await sleep(1000); // both workers up
+const rss = new RssSampler(server.pid!);
+const pids = () => processTree(server.pid!);
+const diskBefore = writeBytes(pids());
+const report: Record<string, unknown> = {};
+
+try {
+  // --- hostile inputs ------------------------------------------------------------------------------------------
+  const hostile = await hostileImages();
+  const requests = await hostileRequests();
+  let tried = 0, fiveXx = 0, unexpected = 0;
+  const judge = (status: number, input: HostileInput, where: string) => {
+    tried++;
+    if (status >= 500 || status === 0) fiveXx++;
+    if (!acceptableStatuses(input.expect).includes(status)) {
+      unexpected++;
+      console.log(`  unexpected ${status} for ${input.name} (${where})`);
+    }
+  };
+  for (const input of hostile) {
+    const form = multipartOf('img', input);
+    judge(await post(base, '/', form.body, form.contentType), input, 'POST / multipart');
+    judge(await post(base, '/resize?width=100', input.body, input.contentType ?? 'application/octet-stream'), input, 'POST /resize raw');
+  }
+  for (const input of requests) judge(await post(base, '/', input.body, input.contentType!), input, 'POST / as sent');
+  report.hostile = { tried, fiveXx, unexpected };
+  console.log(`hostile inputs: ${tried} tried, ${fiveXx} answered 5xx or dropped, ${unexpected} with another status than expected`);
+
+  // --- fuzz ----------------------------------------------------------------------------------------------------
+  const seed = randomSeed();
+  const bases = await fuzzBases();
+  let fuzzRequests = 0, fuzzFailures = 0;
+  for (let i = 0; i < fuzzCount; i++) {
+    const outcomes = await runFuzzCase((request) => fetchAnswer(base, request), fuzzCase(bases, seed, i));
+    fuzzRequests += outcomes.length;
+    fuzzFailures += outcomes.filter((o) => o.failure).length;
+  }
+  report.fuzz = { seed, cases: fuzzCount, requests: fuzzRequests, failures: fuzzFailures };
+  console.log(`fuzz: ${fuzzCount} cases (${fuzzRequests} requests, seed ${seed}), ${fuzzFailures} failures (5xx, malformed or slow)`);
+
+  // --- workers killed under load --------------------------------------------------------------------------------
+  const photoJpeg = await photo(1280, 800);
+  const form = multipartOf('img', { body: photoJpeg, contentType: 'image/jpeg', filename: 'p.jpg' });
+  const crashStatuses: number[] = [];
+  let loading = true;
+  const load = Promise.all(Array.from({ length: 4 }, async () => {
+    while (loading) crashStatuses.push(await post(base, '/', form.body, form.contentType));
+  }));
+  let kills = 0;
+  for (let k = 0; k < 3; k++) {
+    await sleep(1500);
+    const workers = pids().filter((pid) => /dist\/http\/server\.js/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')) && pid !== pids()[1]);
+    const victim = workers.at(-1);
+    if (victim) {
+      process.kill(victim, 'SIGSEGV');
+      kills++;
+    }
+  }
+  await sleep(2000);
+  loading = false;
+  await load;
+  const restarts = (readFileSync(`${logDir}stress-server.log`, 'utf8').match(/worker died; starting a new one/g) ?? []).length;
+  const healthy = (await fetch(`${base}/health`)).status === 200 && (await post(base, '/', form.body, form.contentType)) === 200;
+  report.crashes = { kills, restarts, requests: crashStatuses.length, ok: crashStatuses.filter((s) => s === 200).length, dropped: crashStatuses.filter((s) => s !== 200).length, healthyAfter: healthy };
+  console.log(`worker crashes: ${kills} SIGSEGV sent, ${restarts} restarts, ${crashStatuses.filter((s) => s === 200).length}/${crashStatuses.length} requests OK during them, healthy after: ${healthy}`);
+
+  // --- overload ------------------------------------------------------------------------------------------------
+  const big = multipartOf('img', { body: await photo(2560, 1600), contentType: 'image/jpeg', filename: 'w1.jpg' });
+  const overloadSeconds = 10;
+  const until = performance.now() + overloadSeconds * 1000;
+  const accepted: number[] = [], rejectedMs: number[] = [];
+  let offered = 0, other = 0;
+  rss.reset();
+  await Promise.all(Array.from({ length: 64 }, async () => {
+    while (performance.now() < until) {
+      const t = performance.now();
+      offered++;
+      const status = await post(base, '/', big.body, big.contentType);
+      const ms = performance.now() - t;
+      if (status === 200) accepted.push(ms);
+      else if (status === 503) rejectedMs.push(ms);
+      else other++;
+    }
+  }));
+  accepted.sort((a, b) => a - b);
+  rejectedMs.sort((a, b) => a - b);
+  report.overload = {
+    clients: 64, seconds: overloadSeconds, offeredPerSecond: offered / overloadSeconds, acceptedPerSecond: accepted.length / overloadSeconds,
+    rejected503: rejectedMs.length, other, acceptedP50Ms: percentile(accepted, 50), acceptedP99Ms: percentile(accepted, 99),
+    rejectedP99Ms: percentile(rejectedMs, 99), peakRssMb: rss.peakMb,
+  };
+  console.log(`overload: 64 clients offered ${(offered / overloadSeconds).toFixed(1)} req/s, accepted ${(accepted.length / overloadSeconds).toFixed(1)} req/s, ` +
+    `${rejectedMs.length} answered 503 (p99 ${percentile(rejectedMs, 99).toFixed(1)} ms), ${other} other; accepted p50 ${percentile(accepted, 50).toFixed(0)} ms, p99 ${percentile(accepted, 99).toFixed(0)} ms; peak RSS ${rss.peakMb.toFixed(0)} MB`);
+
+  // --- soak ----------------------------------------------------------------------------------------------------
+  const small = await photo(640, 400);
+  const png = await photo(450, 300, 'png');
+  const mix = [
+    () => post(base, '/', multipartOf('img', { body: small, contentType: 'image/jpeg', filename: 's.jpg' }).body, 'multipart/form-data; boundary=pixelpress-stress-7d1e'),
+    () => post(base, '/resize?width=200&type=webp', png, 'image/png'),
+    () => post(base, `/pipeline?operations=${encodeURIComponent('[{"operation":"autorotate"},{"operation":"fit","params":{"width":256,"height":256,"type":"jpeg"}}]')}`, photoJpeg, 'image/jpeg'),
+    () => post(base, '/crop?width=100&height=100', small, 'image/jpeg'),
+  ];
+  const checkpoints: number[] = [];
+  let done = 0, soakErrors = 0;
+  rss.reset();
+  await Promise.all(Array.from({ length: 8 }, async (_, worker) => {
+    for (let i = worker; i < soakCount; i += 8) {
+      if ((await mix[i % mix.length]!()) !== 200) soakErrors++;
+      done++;
+      if (done % Math.ceil(soakCount / 10) === 0) checkpoints.push(treeRssMb(server.pid!));
+    }
+  }));
+  await sleep(2000);
+  const afterSoak = treeRssMb(server.pid!);
+  report.soak = { requests: soakCount, errors: soakErrors, rssCheckpointsMb: checkpoints.map((v) => Math.round(v)), peakRssMb: Math.round(rss.peakMb), postSoakRssMb: Math.round(afterSoak) };
+  console.log(`soak: ${soakCount} mixed requests, ${soakErrors} errors; RSS every 10%: ${checkpoints.map((v) => v.toFixed(0)).join(' ')} MB; peak ${rss.peakMb.toFixed(0)} MB, 2 s after ${afterSoak.toFixed(0)} MB`);
+
+  // --- disk ----------------------------------------------------------------------------------------------------
+  const written = writeBytes(pids()) - diskBefore;
+  const tmpEntries = readdirSync(emptyTmp).length;
+  report.disk = { bytesWrittenByLiveProcesses: written, tempFiles: tmpEntries };
+  console.log(`disk: ${written} bytes written by the server processes alive at the end, ${tmpEntries} files in its TMPDIR`);
+} finally {
+  rss.close();
+  await stop(server);
+  rmSync(emptyTmp, { recursive: true, force: true });
+}
+console.log(`\n${JSON.stringify(report, null, 2)}\nstress finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
