@@ -16,6 +16,8 @@ async function serve(config: ServerConfig): Promise<void> {
   app.server.requestTimeout = config.requestTimeoutSeconds * 1000;
   app.server.headersTimeout = config.headersTimeoutSeconds * 1000;
   app.server.keepAliveTimeout = config.keepAliveTimeoutSeconds * 1000;
+  // Node checks those two timeouts on this interval (30 s by default): check every second so they hold to the second.
+  (app.server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = 1000;
 
   let closing = false;
   const shutdown = async (signal: string): Promise<void> => {

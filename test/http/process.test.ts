@@ -62,3 +62,32 @@ test('SIGTERM lets an in-flight request finish, then exits 0', { timeout: 120_00
   assert.equal(await server.exited, 0);
   assert.match(server.output(), /shutting down/);
 });
+
+test('a slow upload and slow headers get 408 and the connection closed, and the service keeps serving', { timeout: 60_000 }, async () => {
+  const { connect } = await import('node:net');
+  const server = await startServer({ PP_WORKERS: '0', PP_REQUEST_TIMEOUT_SECONDS: '2', PP_HEADERS_TIMEOUT_SECONDS: '1' });
+  try {
+    const port = Number(new URL(server.base).port);
+    const trickle = (head: string) =>
+      new Promise<{ answer: string; ms: number }>((resolve) => {
+        const started = performance.now();
+        const socket = connect(port, '127.0.0.1', () => socket.write(head));
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+        socket.on('close', () => resolve({ answer, ms: performance.now() - started }));
+        socket.on('error', () => {});
+      });
+    // Body promised, a few bytes sent, then nothing: the request timeout (2 s) ends it.
+    const slowBody = await trickle('POST /resize?width=10 HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n\xff\xd8');
+    assert.match(slowBody.answer, /^HTTP\/1\.1 408/);
+    assert.ok(slowBody.ms < 5_000, `closed after ${slowBody.ms.toFixed(0)} ms`);
+    // Headers never finished: the headers timeout (1 s) ends it.
+    const slowHeaders = await trickle('POST / HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    assert.match(slowHeaders.answer, /^HTTP\/1\.1 408/);
+    assert.ok(slowHeaders.ms < 4_000, `closed after ${slowHeaders.ms.toFixed(0)} ms`);
+    assert.equal(await blur(server.base, await photo(64, 48)), 200);
+  } finally {
+    server.child.kill('SIGTERM');
+    await server.exited;
+  }
+});
