@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
+import { prng } from '../test/helpers/prng.js';
 
 /** Bump when the drawing changes, so cached files from an older recipe are not reused. */
 const RECIPE = 1;
@@ -43,18 +44,6 @@ const specs = {
 } satisfies Record<string, Spec>;
 
 export type FixtureName = keyof typeof specs;
-
-/** mulberry32: a tiny seeded PRNG, so every machine draws the same pictures. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function draw(spec: Spec): Promise<Buffer> {
   const { width, height } = spec;

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { photo } from './images.js';
+import { prng } from './prng.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Expectations
@@ -65,17 +66,7 @@ export const DEFAULT_WITHIN_MS = 10_000;
 // ---------------------------------------------------------------------------------------------------------------
 // Seeded randomness
 
-/** mulberry32: small, fast, good enough for fuzzing, and identical on every platform. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 export function seededBytes(length: number, seed: number): Buffer {
   const next = prng(seed);

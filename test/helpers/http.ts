@@ -1,5 +1,7 @@
 /** Building requests the way real clients do: multipart via the platform's FormData, raw bodies with a type. */
+import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { errorCatalogue } from '../../src/core/errors.js';
 import { buildApp, type AppOptions } from '../../src/http/app.js';
 
 export async function multipart(fields: Record<string, Buffer | string>, filename = 'upload.bin'): Promise<{ body: Buffer; headers: Record<string, string> }> {
@@ -26,4 +28,18 @@ export async function testApp(options: AppOptions = {}): Promise<FastifyInstance
   const app = await buildApp(options);
   await app.ready();
   return app;
+}
+
+/** An RFC 9457 answer with our catalogue's code and title, and imaginary's message key equal to the detail. */
+export function assertProblem(response: LightMyRequestResponse, status: number, code: string, detail: RegExp | string): void {
+  assert.equal(response.statusCode, status, response.body);
+  assert.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8');
+  const body = response.json();
+  assert.equal(body.status, status);
+  assert.equal(body.code, code);
+  assert.equal(body.type, `/problems/${code}`);
+  assert.equal(body.title, errorCatalogue[code as keyof typeof errorCatalogue].title);
+  if (typeof detail === 'string') assert.equal(body.detail, detail);
+  else assert.match(body.detail, detail);
+  assert.equal(body.message, body.detail, 'imaginary clients read message');
 }

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { after, before, describe, mock, test } from 'node:test';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { errorCatalogue } from '../../src/core/errors.js';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
 import { photo } from '../helpers/images.js';
-import { postRaw, testApp } from '../helpers/http.js';
+import { assertProblem, postRaw, testApp } from '../helpers/http.js';
 
 // imaginary's README example (section 6.2 of the reference): key, path and query.
 const VECTOR_KEY = '4f46feebafc4b5e988f131c4ff8b5997';
@@ -26,17 +25,6 @@ before(async () => {
   jpeg = await photo(64, 48);
 });
 
-function assertProblem(response: LightMyRequestResponse, status: number, code: string, detail: string): void {
-  assert.equal(response.statusCode, status, response.body);
-  assert.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8');
-  const body = response.json();
-  assert.equal(body.status, status);
-  assert.equal(body.code, code);
-  assert.equal(body.type, `/problems/${code}`);
-  assert.equal(body.title, errorCatalogue[code as keyof typeof errorCatalogue].title);
-  assert.equal(body.detail, detail);
-  assert.equal(body.message, detail, 'imaginary clients read message');
-}
 
 /** Signs the way imaginary's clients do: HMAC-SHA256 of path + the already sorted and Go-encoded query. */
 function sign(key: string, path: string, encodedQuery: string): string {

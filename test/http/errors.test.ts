@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { errorCatalogue } from '../../src/core/errors.js';
 import { statusOf } from '../../src/http/problem.js';
 import { photo } from '../helpers/images.js';
-import { multipart, postFile, postRaw, testApp } from '../helpers/http.js';
+import { assertProblem, multipart, postFile, postRaw, testApp } from '../helpers/http.js';
 
 let app: FastifyInstance;
 let jpeg: Buffer;
@@ -17,17 +17,6 @@ before(async () => {
 });
 after(() => app.close());
 
-function assertProblem(response: LightMyRequestResponse, status: number, code: string, detail: RegExp): void {
-  assert.equal(response.statusCode, status, response.body);
-  assert.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8');
-  const body = response.json();
-  assert.equal(body.status, status);
-  assert.equal(body.code, code);
-  assert.equal(body.type, `/problems/${code}`);
-  assert.equal(body.title, errorCatalogue[code as keyof typeof errorCatalogue].title);
-  assert.match(body.detail, detail);
-  assert.equal(body.message, body.detail, 'imaginary clients read message');
-}
 
 test('missing file or field: 400', async () => {
   const onlyText = await multipart({ note: 'hello' });
