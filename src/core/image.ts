@@ -44,45 +44,11 @@ export class WorkingImage {
 
   /** Read the header only and refuse anything over the limits before a pixel is decoded. */
   static async fromEncoded(data: Buffer, limits: Limits, policy: DecodePolicy = defaultDecodePolicy): Promise<WorkingImage> {
-    if (data.length === 0) throw new ImageError('PP_MISSING_FILE', 'The uploaded file is empty');
-    // Before libvips sees any XML: metadata() already runs libxml2 and librsvg over an SVG.
-    const svgText = svgCandidateText(data);
-    if (svgText !== undefined) {
-      if (!policy.svg) throw new ImageError('PP_UNSAFE_SVG', 'SVG input is disabled on this server (PP_ALLOW_SVG=false)');
-      assertSafeSvg(svgText);
-    }
-    let meta: Metadata;
-    try {
-      meta = await sharp(data, { limitInputPixels: false }).metadata();
-    } catch (err) {
-      throw classifyDecodeError(err);
-    }
-    const format = normaliseFormat(meta);
-    if (!format) {
-      throw new ImageError('PP_UNSUPPORTED_MEDIA', `Unsupported image format ${meta.format}; supported: ${inputFormats.join(', ')}`);
-    }
-    // libvips found an SVG our sniffing did not: it went unchecked, so it is refused.
-    if (format === 'svg' && svgText === undefined) throw new ImageError('PP_UNSAFE_SVG', 'SVG refused: it could not be checked');
-    const { width, height } = meta;
-    if (!width || !height) throw new ImageError('PP_UNDECODABLE', 'The image header declares no size');
-    if (width * height > limits.maxInputPixels) {
-      throw new ImageError(
-        'PP_TOO_MANY_PIXELS',
-        `Image is ${width}x${height} (${width * height} pixels), over the limit of ${limits.maxInputPixels} pixels`,
-      );
-    }
-    const frames = meta.pages ?? 1;
-    if (frames > limits.maxFrames) {
-      throw new ImageError('PP_TOO_MANY_PIXELS', `Image declares ${frames} frames, over the limit of ${limits.maxFrames}`);
-    }
-    const framePixels = width * (meta.pageHeight ?? height) * frames;
-    if (frames > 1 && framePixels > limits.maxAnimationPixels) {
-      throw new ImageError('PP_TOO_MANY_PIXELS', `Animation has ${framePixels} pixels over ${frames} frames, over the limit of ${limits.maxAnimationPixels}`);
-    }
+    const { meta, format } = await probe(data, limits, policy);
     // Only RGB profiles are kept: CMYK and grey inputs are converted to sRGB as every output format expects.
     const profile = meta.icc && meta.space === 'srgb' && meta.channels >= 3 ? meta.icc : undefined;
     const source: EncodedSource = { kind: 'encoded', data, orientation: meta.orientation ?? 1, forceOrient: false };
-    return new WorkingImage(source, width, height, format, Boolean(meta.hasAlpha), profile, limits, policy);
+    return new WorkingImage(source, meta.width, meta.height, format, Boolean(meta.hasAlpha), profile, limits, policy);
   }
 
   static fromRaw(data: Buffer, info: OutputInfo, format: InputFormat, limits: Limits, policy: DecodePolicy = defaultDecodePolicy, profile?: Buffer): WorkingImage {
@@ -132,6 +98,46 @@ export class WorkingImage {
         : sharp(this.source.data, { ...common, raw: this.source.raw });
     return pipeline.timeout({ seconds: this.limits.processTimeoutSeconds });
   }
+}
+
+/** The header of an upload, after every check that can be made without decoding a pixel. */
+export async function probe(data: Buffer, limits: Limits, policy: DecodePolicy = defaultDecodePolicy): Promise<{ meta: Metadata; format: InputFormat }> {
+  if (data.length === 0) throw new ImageError('PP_MISSING_FILE', 'The uploaded file is empty');
+  // Before libvips sees any XML: metadata() already runs libxml2 and librsvg over an SVG.
+  const svgText = svgCandidateText(data);
+  if (svgText !== undefined) {
+    if (!policy.svg) throw new ImageError('PP_UNSAFE_SVG', 'SVG input is disabled on this server (PP_ALLOW_SVG=false)');
+    assertSafeSvg(svgText);
+  }
+  let meta: Metadata;
+  try {
+    meta = await sharp(data, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw classifyDecodeError(err);
+  }
+  const format = normaliseFormat(meta);
+  if (!format) {
+    throw new ImageError('PP_UNSUPPORTED_MEDIA', `Unsupported image format ${meta.format}; supported: ${inputFormats.join(', ')}`);
+  }
+  // libvips found an SVG our sniffing did not: it went unchecked, so it is refused.
+  if (format === 'svg' && svgText === undefined) throw new ImageError('PP_UNSAFE_SVG', 'SVG refused: it could not be checked');
+  const { width, height } = meta;
+  if (!width || !height) throw new ImageError('PP_UNDECODABLE', 'The image header declares no size');
+  if (width * height > limits.maxInputPixels) {
+    throw new ImageError(
+      'PP_TOO_MANY_PIXELS',
+      `Image is ${width}x${height} (${width * height} pixels), over the limit of ${limits.maxInputPixels} pixels`,
+    );
+  }
+  const frames = meta.pages ?? 1;
+  if (frames > limits.maxFrames) {
+    throw new ImageError('PP_TOO_MANY_PIXELS', `Image declares ${frames} frames, over the limit of ${limits.maxFrames}`);
+  }
+  const framePixels = width * (meta.pageHeight ?? height) * frames;
+  if (frames > 1 && framePixels > limits.maxAnimationPixels) {
+    throw new ImageError('PP_TOO_MANY_PIXELS', `Animation has ${framePixels} pixels over ${frames} frames, over the limit of ${limits.maxAnimationPixels}`);
+  }
+  return { meta, format };
 }
 
 function normaliseFormat(meta: Metadata): InputFormat | undefined {

@@ -3,11 +3,11 @@
  * Steps run in the order given. Between steps the image is handed on as raw pixels, never re-encoded, so a
  * pipeline loses no quality to intermediate JPEGs and the last step writes the only encoding.
  */
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
 import { defaultOutputFor, encode, mimeTypes } from './encode.js';
 import { embedIccInJpeg } from './icc.js';
 import { ImageError } from './errors.js';
-import { classifyDecodeError, WorkingImage } from './image.js';
+import { classifyDecodeError, probe, WorkingImage } from './image.js';
 import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } from './limits.js';
 import { findOperation, type Operation } from './operations/index.js';
 import { parseOptions, type ImageOptions } from './options.js';
@@ -147,12 +147,11 @@ export interface ImageInfo {
 
 export async function describe(input: Buffer, limitOverrides?: Partial<Limits>, decode?: Partial<DecodePolicy>): Promise<ImageInfo> {
   const limits = resolveLimits(limitOverrides);
-  const image = await WorkingImage.fromEncoded(input, limits, { ...defaultDecodePolicy, ...decode });
-  const meta = await sharp(input).metadata();
+  const { meta, format } = await probe(input, limits, { ...defaultDecodePolicy, ...decode });
   return {
     width: meta.width,
     height: meta.height,
-    type: image.format,
+    type: format,
     space: meta.space,
     hasAlpha: Boolean(meta.hasAlpha),
     hasProfile: Boolean(meta.hasProfile),
