@@ -50,11 +50,18 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(metaRoutes);
   await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode } });
 
-  const knownPaths = new Set(Object.keys((document as { paths: Record<string, unknown> }).paths));
+  // Methods each documented path serves, so a wrong method gets 405 with a true Allow header rather than 404.
+  const allowed = new Map(
+    Object.entries((document as { paths: Record<string, Record<string, unknown>> }).paths).map(([path, methods]) => [
+      path,
+      Object.keys(methods).map((method) => method.toUpperCase()).join(', '),
+    ]),
+  );
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
-    if (knownPaths.has(path)) {
-      reply.header('Allow', path === '/' ? 'GET, POST' : 'POST');
+    const allow = allowed.get(path);
+    if (allow) {
+      reply.header('Allow', allow);
       return sendProblem(reply, problemFor('PP_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`));
     }
     return sendProblem(reply, problemFor('PP_NOT_FOUND', `No route ${request.method} ${path}`));

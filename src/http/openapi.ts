@@ -89,6 +89,22 @@ export function buildOpenApiDocument(): Json {
     '/health': {
       get: { operationId: 'health', tags: ['service'], summary: 'Liveness', responses: { 200: { description: 'The service is up' } } },
     },
+    '/ready': {
+      get: {
+        operationId: 'ready',
+        tags: ['service'],
+        summary: 'Readiness: 503 while draining or when every slot and queue place is taken',
+        responses: { 200: { description: 'Ready for work' }, 503: { description: 'Draining or saturated' } },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        tags: ['service'],
+        summary: 'Prometheus metrics, aggregated over all workers',
+        responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
     '/info': {
       post: {
         operationId: 'info',

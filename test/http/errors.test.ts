@@ -88,7 +88,13 @@ test('wrong methods and paths', async () => {
   const get = await app.inject({ method: 'GET', url: '/resize?width=10' });
   assertProblem(get, 405, 'PP_METHOD_NOT_ALLOWED', /POST the image instead/);
   assert.equal(get.headers.allow, 'POST');
-  assertProblem(await app.inject({ method: 'DELETE', url: '/resize' }), 405, 'PP_METHOD_NOT_ALLOWED', /DELETE is not allowed on \/resize/);
+  const deleted = await app.inject({ method: 'DELETE', url: '/resize' });
+  assertProblem(deleted, 405, 'PP_METHOD_NOT_ALLOWED', /DELETE is not allowed on \/resize/);
+  assert.equal(deleted.headers.allow, 'POST');
+  const put = await app.inject({ method: 'PUT', url: '/' });
+  assertProblem(put, 405, 'PP_METHOD_NOT_ALLOWED', /PUT is not allowed on \/$/);
+  assert.equal(put.headers.allow, 'GET, POST');
+  assert.equal((await app.inject({ method: 'POST', url: '/metrics' })).headers.allow, 'GET');
   assertProblem(await app.inject({ method: 'GET', url: '/nope' }), 404, 'PP_NOT_FOUND', /No route GET \/nope/);
 });
 
