@@ -38,14 +38,19 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     reply.raw.once('close', release);
   });
 
+  const receive = async (request: FastifyRequest): Promise<Buffer> => {
+    const input = await timed(request, 'receive', () => readUpload(request, limits.maxUploadBytes));
+    statsOf(request).bytesIn = input.length;
+    return input;
+  };
+
   const respond = async (request: FastifyRequest, reply: FastifyReply, prepared: PreparedStep[]) => {
     // A client that hangs up while queued should not cost a decode.
     const gone = new AbortController();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) gone.abort();
     });
-    const input = await timed(request, 'receive', () => readUpload(request, limits.maxUploadBytes));
-    statsOf(request).bytesIn = input.length;
+    const input = await receive(request);
     const queuedAt = performance.now();
     const result = await scheduler.run(() => {
       statsOf(request).stages.queue = (performance.now() - queuedAt) / 1000;
@@ -60,7 +65,9 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
       .send(result.data);
   };
 
-  app.post('/', (request, reply) => respond(request, reply, prepare([{ operation: 'pillowblur' }], limits)));
+  // The seed route's one step never changes: check it once.
+  const seed = prepare([{ operation: 'pillowblur' }], limits);
+  app.post('/', (request, reply) => respond(request, reply, seed));
 
   for (const operation of routedOperations) {
     app.post(`/${operation.name}`, (request, reply) => {
@@ -81,8 +88,7 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
   });
 
   app.post('/info', async (request) => {
-    const input = await timed(request, 'receive', () => readUpload(request, limits.maxUploadBytes));
-    statsOf(request).bytesIn = input.length;
+    const input = await receive(request);
     return scheduler.run(() => timed(request, 'process', () => describe(input, limits, decode)));
   });
 
