@@ -41,6 +41,14 @@ export const errorCatalogue = {
     title: 'Output too large',
     description: 'The requested output would be wider, taller or have more pixels than the configured output limits.',
   },
+  PP_METADATA_TOO_LARGE: {
+    title: 'Image metadata too large',
+    description: 'The image carries metadata (PNG text, ICC profile or EXIF chunks) whose declared or inflated size is over the metadata limit; it was refused before decoding, so a small file cannot inflate to gigabytes.',
+  },
+  PP_UPLOAD_TOO_SLOW: {
+    title: 'Upload too slow',
+    description: 'The upload arrived slower than the minimum rate (`PP_MIN_UPLOAD_BYTES_PER_SECOND`) or did not finish within the body deadline, so its slot was freed for other clients.',
+  },
   PP_TIMEOUT: {
     title: 'Processing timed out',
     description: 'Processing the image took longer than the configured time limit.',
