@@ -13,6 +13,8 @@ export interface ServerConfig {
   scheduler: SchedulerOptions;
   /** Worker processes under the supervisor; 0 runs the server in this process, unsupervised. */
   workers: number;
+  /** Worker deaths within a minute after which the supervisor exits 1 (a crash loop the orchestrator should see). */
+  crashLoopDeaths: number;
   /** libvips threads per image (sharp.concurrency). */
   sharpConcurrency: number;
   logLevel: string;
@@ -75,6 +77,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     },
     scheduler: { concurrency, queueSize: integerFromEnv(env, 'PP_QUEUE_SIZE', 4 * concurrency, 0) },
     workers,
+    crashLoopDeaths: integerFromEnv(env, 'PP_CRASH_LOOP_DEATHS', 30),
     sharpConcurrency: integerFromEnv(env, 'PP_SHARP_CONCURRENCY', cores),
     logLevel: env.LOG_LEVEL || 'info',
     shutdownGraceSeconds: integerFromEnv(env, 'PP_SHUTDOWN_GRACE_SECONDS', 10),

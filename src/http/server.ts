@@ -3,6 +3,7 @@ import cluster from 'node:cluster';
 import sharp from 'sharp';
 import { buildApp } from './app.js';
 import { configFromEnv, type ServerConfig } from './config.js';
+import { useOwnFontconfig } from './fontconfig.js';
 import { serveClusterMetrics } from './cluster-metrics.js';
 import { supervise } from './supervisor.js';
 
@@ -40,13 +41,14 @@ async function serve(config: ServerConfig): Promise<void> {
   if (!cluster.isWorker) app.log.info(`docs at http://${config.host}:${config.port}/docs`);
 }
 
+useOwnFontconfig();
 const config = configFromEnv();
 if (cluster.isPrimary && config.workers > 0) {
   const log = (message: string, fields: Record<string, unknown> = {}) =>
     process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, role: 'supervisor', ...fields, msg: message })}\n`);
   log(`starting ${config.workers} workers; docs at http://${config.host}:${config.port}/docs`);
   serveClusterMetrics();
-  supervise({ workers: config.workers, shutdownGraceSeconds: config.shutdownGraceSeconds, log });
+  supervise({ workers: config.workers, shutdownGraceSeconds: config.shutdownGraceSeconds, crashLoopDeaths: config.crashLoopDeaths, log });
 } else {
   await serve(config);
 }

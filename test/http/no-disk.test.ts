@@ -3,6 +3,7 @@
  * empty folder, leaves that folder empty and the process's storage writes (/proc/<pid>/io write_bytes) at zero.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,4 +55,36 @@ test('a 30 MB upload, multipart and raw, writes nothing to disk', { timeout: 120
 
   assert.deepEqual(readdirSync(emptyTmp), [], 'the temp directory stays empty');
   assert.equal(writeBytes(server.child.pid!) - before, 0, 'no bytes written to storage by the server process');
+});
+
+/** Root can give the server a private mount namespace; elsewhere the fresh-font-cache case cannot be staged. */
+function canUnshare(): boolean {
+  return spawnSync('unshare', ['--mount', '--', 'true']).status === 0;
+}
+
+test('text rendering with no font cache on the machine writes no font cache', { timeout: 60_000 }, async (t) => {
+  if (!canUnshare()) return t.skip('needs a private mount namespace (root) to hide the machine font cache');
+  const home = mkdtempSync(join(tmpdir(), 'pp-empty-home-'));
+  // An empty tmpfs over the system font cache folder: what a fresh machine or container has.
+  const fresh = await startServer(
+    { HOME: home, XDG_CACHE_HOME: join(home, 'cache'), PP_WORKERS: '0' },
+    { prefix: ['unshare', '--mount', '--', 'sh', '-c', 'mount -t tmpfs none /var/cache/fontconfig && exec "$0" "$@"'] },
+  );
+  try {
+    const jpeg = await sharp({ create: { width: 200, height: 100, channels: 3, background: '#358' } }).jpeg().toBuffer();
+    const watermarked = await fetch(`${fresh.base}/watermark?text=pixelpress&width=200&height=100`, { method: 'POST', body: jpeg, headers: { 'content-type': 'image/jpeg' } });
+    assert.equal(watermarked.status, 200, await watermarked.clone().text());
+    await watermarked.arrayBuffer();
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="60"><text x="10" y="40" font-size="30">Hello</text></svg>');
+    const rendered = await fetch(`${fresh.base}/convert?type=png`, { method: 'POST', body: svg, headers: { 'content-type': 'image/svg+xml' } });
+    assert.equal(rendered.status, 200, await rendered.clone().text());
+    await rendered.arrayBuffer();
+    // The server's own view of the folder, through its mount namespace.
+    assert.deepEqual(readdirSync(`/proc/${fresh.child.pid}/root/var/cache/fontconfig`), [], 'no system font cache written');
+    assert.deepEqual(readdirSync(home), [], 'no user font cache written');
+  } finally {
+    fresh.child.kill('SIGTERM');
+    await fresh.exited;
+    rmSync(home, { recursive: true, force: true });
+  }
 });
