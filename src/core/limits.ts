@@ -10,6 +10,9 @@ export interface Limits {
   maxFrames: number;
   /** Pixels across all declared frames (width x frame height x frames): the same bomb spread over frames. */
   maxAnimationPixels: number;
+  /** Bytes of image metadata (PNG text, ICC and EXIF chunks), inflated, per image. Stops metadata decompression
+   *  bombs: a 1 MB PNG with 50 zTXt chunks inflates to 1 GB in libvips' header read, before any pixel limit applies. */
+  maxMetadataBytes: number;
   /** Width or height of any output. Stops a small request (zoom, enlarge) from asking for a giant allocation. */
   maxOutputDimension: number;
   /** Pixels of any output (width x height). Same attack as above, through both sides at once. */
@@ -35,6 +38,7 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxInputPixels: 50_000_000,
   maxFrames: 1_000,
   maxAnimationPixels: 500_000_000,
+  maxMetadataBytes: 8 * 1024 * 1024,
   maxOutputDimension: 16_383,
   maxOutputPixels: 50_000_000,
   maxPipelineSteps: 10,
@@ -47,6 +51,7 @@ export const limitEnv: Readonly<Record<keyof Limits, string>> = Object.freeze({
   maxInputPixels: 'PP_MAX_INPUT_PIXELS',
   maxFrames: 'PP_MAX_FRAMES',
   maxAnimationPixels: 'PP_MAX_ANIMATION_PIXELS',
+  maxMetadataBytes: 'PP_MAX_METADATA_BYTES',
   maxOutputDimension: 'PP_MAX_OUTPUT_DIMENSION',
   maxOutputPixels: 'PP_MAX_OUTPUT_PIXELS',
   maxPipelineSteps: 'PP_MAX_PIPELINE_STEPS',
