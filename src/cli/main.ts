@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { isImageError } from '../core/errors.js';
 import { findOperation, operations } from '../core/operations/index.js';
 import { paramNames, paramTable } from '../core/options.js';
-import { describe, run, type Step } from '../core/pipeline.js';
+import { resolveLimits } from '../core/limits.js';
+import { describe, prepare, run, type Step } from '../core/pipeline.js';
 import { parseOperations } from '../core/pipeline-json.js';
 
 const usage = `Usage: pixelpress <command> [--param value ...] [-i input] [-o output]
@@ -40,8 +41,18 @@ export async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   if (command === 'help') {
-    process.stdout.write(`${helpFor(rest[0] ?? '')}\n`);
+    const topic = rest[0] ?? '';
+    if (topic !== '' && !findOperation(topic)) {
+      process.stderr.write(`pixelpress: no command ${JSON.stringify(topic)}\n\n${usage}\n`);
+      return 2;
+    }
+    process.stdout.write(`${helpFor(topic)}\n`);
     return 0;
+  }
+  // Before anything is read: an unknown command must not wait for stdin to close.
+  if (command !== 'info' && command !== 'pipeline' && !findOperation(command)) {
+    process.stderr.write(`pixelpress: unknown command ${JSON.stringify(command)}\n\n${usage}\n`);
+    return 2;
   }
   const { values } = parseArgs({
     args: rest,
@@ -54,19 +65,15 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   const { input: inputPath, output: outputPath, operations: operationsJson, ...params } = values as Record<string, string | undefined>;
-  const input = await readInput(inputPath);
   if (command === 'info') {
-    process.stdout.write(`${JSON.stringify(await describe(input), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(await describe(await readInput(inputPath)), null, 2)}\n`);
     return 0;
   }
-  let steps: Step[];
-  if (command === 'pipeline') steps = parseOperations(operationsJson ?? '');
-  else if (findOperation(command)) steps = [{ operation: command, params: params as Record<string, string> }];
-  else {
-    process.stderr.write(`pixelpress: unknown command ${JSON.stringify(command)}\n\n${usage}\n`);
-    return 2;
-  }
-  const result = await run(input, steps, { source: command === 'pipeline' ? 'json' : 'query' });
+  const steps: Step[] = command === 'pipeline' ? parseOperations(operationsJson ?? '') : [{ operation: command, params: params as Record<string, string> }];
+  const source = command === 'pipeline' ? 'json' : 'query';
+  // Parameters are checked before the input is read, so a typo fails at once rather than after stdin closes.
+  prepare(steps, resolveLimits(), source);
+  const result = await run(await readInput(inputPath), steps, { source });
   if (outputPath && outputPath !== '-') await writeFile(outputPath, result.data);
   else process.stdout.write(result.data);
   process.stderr.write(`${result.type} ${result.width}x${result.height} ${result.data.length} bytes\n`);

@@ -1,6 +1,7 @@
 /** The CLI runs the same registry: real process, real files on the test's side, pixels checked. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { decode, mapPixels, photo, psnr } from '../helpers/images.js';
@@ -38,4 +39,18 @@ test('help lists every operation', () => {
   const result = cli(['--help']);
   assert.equal(result.status, 0);
   for (const name of ['resize', 'fit', 'pipeline', 'info', 'pillowblur']) assert.match(result.stdout.toString(), new RegExp(`\\b${name}\\b`));
+});
+
+test('an unknown command or bad parameters fail at once, without waiting for stdin to close', { timeout: 60_000 }, async () => {
+  const { spawn } = await import('node:child_process');
+  for (const args of [['nope'], ['resize', '--width', 'abc'], ['help', 'nope']]) {
+    // stdin stays open (never ended): before the fix `pixelpress nope` read it first and hung.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    child.stdin.destroy();
+    assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
+    assert.match(stderr, args[0] === 'resize' ? /PP_INVALID_PARAM/ : /command "nope"/);
+  }
 });
