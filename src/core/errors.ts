@@ -43,7 +43,7 @@ export const errorCatalogue = {
   },
   PP_METADATA_TOO_LARGE: {
     title: 'Image metadata too large',
-    description: 'The image carries metadata (PNG text, ICC profile or EXIF chunks) whose declared or inflated size is over the metadata limit; it was refused before decoding, so a small file cannot inflate to gigabytes.',
+    description: 'The image carries metadata (PNG text, ICC or EXIF chunks, WebP or JPEG metadata segments, TIFF tags pointing at the same bytes many times) whose inflated or read size is over `PP_MAX_METADATA_BYTES`; it was refused before decoding, so a small file cannot inflate to gigabytes.',
   },
   PP_UPLOAD_TOO_SLOW: {
     title: 'Upload too slow',

@@ -5,6 +5,7 @@
 import sharp, { type Metadata, type OutputInfo, type Sharp, type SharpOptions } from 'sharp';
 import { ImageError } from './errors.js';
 import { defaultDecodePolicy, type DecodePolicy, type Limits } from './limits.js';
+import { assertSafeMetadata } from './metadata-guard.js';
 import { assertSafeSvg, svgCandidateText } from './svg-guard.js';
 
 /** Input formats pixelpress accepts; libvips can load more (e.g. its own .v format), which we refuse on purpose. */
@@ -109,6 +110,8 @@ export async function probe(data: Buffer, limits: Limits, policy: DecodePolicy =
     if (!policy.svg) throw new ImageError('PP_UNSAFE_SVG', 'SVG input is disabled on this server (PP_ALLOW_SVG=false)');
     assertSafeSvg(svgText);
   }
+  // libvips' header read inflates PNG text and ICC chunks (50 MB each, no total): measure them first, capped.
+  await assertSafeMetadata(data, limits);
   let meta: Metadata;
   try {
     meta = await sharp(data, { limitInputPixels: false }).metadata();

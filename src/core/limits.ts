@@ -10,8 +10,9 @@ export interface Limits {
   maxFrames: number;
   /** Pixels across all declared frames (width x frame height x frames): the same bomb spread over frames. */
   maxAnimationPixels: number;
-  /** Bytes of image metadata (PNG text, ICC and EXIF chunks), inflated, per image. Stops metadata decompression
-   *  bombs: a 1 MB PNG with 50 zTXt chunks inflates to 1 GB in libvips' header read, before any pixel limit applies. */
+  /** Bytes of image metadata (PNG text, ICC and EXIF chunks inflated; WebP/JPEG metadata segments; TIFF tag data as
+   *  libtiff reads it), per image. Stops metadata bombs: a 1 MB PNG with 50 zTXt chunks inflates to 1 GB in libvips'
+   *  header read, and a 4 MB TIFF whose 2,000 tags share one 4 MB block costs seconds, before any pixel limit applies. */
   maxMetadataBytes: number;
   /** Width or height of any output. Stops a small request (zoom, enlarge) from asking for a giant allocation. */
   maxOutputDimension: number;
