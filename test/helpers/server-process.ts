@@ -58,7 +58,7 @@ export interface StartOptions {
 
 export async function startServer(env: Record<string, string>, options: StartOptions = {}): Promise<ServerProcess> {
   await ensureBuilt();
-  const [command, ...args] = [...(options.prefix ?? []), process.execPath, entry] as [string, ...string[]];
+  const [command, ...args] = options.prefix?.length ? [...options.prefix, process.execPath, entry] : [process.execPath, entry];
   const child = spawn(command, args, {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
