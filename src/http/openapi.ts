@@ -1,23 +1,44 @@
 /** The OpenAPI 3 document, generated from the operation registry and the parameter and error tables. */
-import { errorCatalogue } from '../core/errors.js';
+import { errorCatalogue, type ErrorCode } from '../core/errors.js';
 import { defaultLimits } from '../core/limits.js';
 import type { Operation } from '../core/operations/index.js';
 import { paramTable, type ParamName } from '../core/options.js';
 import { version } from '../version.js';
 import { routedOperations } from './routes/images.js';
-import { statusOf } from './problem.js';
+import { problemFor, statusOf } from './problem.js';
 
 type Json = Record<string, unknown>;
 
 const problemRef = { $ref: '#/components/schemas/Problem' };
-const problemResponse = (description: string): Json => ({ description, content: { 'application/problem+json': { schema: problemRef } } });
 
-const errorResponses: Json = {
-  400: problemResponse('Missing file, missing or invalid parameter'),
-  413: problemResponse('Upload, image pixels or output over a limit'),
-  415: problemResponse('Not an image, or an unsupported format'),
-  422: problemResponse('The image is truncated or corrupt'),
-};
+/** Codes an image route can answer with, by status: each response documents its own codes and a real example. */
+const imageRouteCodes: readonly ErrorCode[] = [
+  'PP_MISSING_FILE', 'PP_MISSING_PARAM', 'PP_INVALID_PARAM', 'PP_INVALID_PIPELINE', 'PP_BAD_REQUEST', 'PP_INVALID_SIGNATURE',
+  'PP_UNAUTHORIZED', 'PP_SIGNATURE_MISMATCH', 'PP_UPLOAD_TOO_SLOW', 'PP_PAYLOAD_TOO_LARGE', 'PP_METADATA_TOO_LARGE',
+  'PP_TOO_MANY_PIXELS', 'PP_OUTPUT_TOO_LARGE', 'PP_UNSUPPORTED_MEDIA', 'PP_UNSUPPORTED_CONTENT_TYPE', 'PP_UNSAFE_SVG',
+  'PP_UNDECODABLE', 'PP_OVERLOADED', 'PP_TIMEOUT',
+];
+
+function errorResponsesFor(codes: readonly ErrorCode[]): Json {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) byStatus.set(statusOf[code], [...(byStatus.get(statusOf[code]) ?? []), code]);
+  return Object.fromEntries(
+    [...byStatus].map(([status, group]) => [
+      status,
+      {
+        description: group.map((code) => `\`${code}\`: ${errorCatalogue[code].title}`).join('; '),
+        content: {
+          'application/problem+json': {
+            schema: { allOf: [problemRef, { type: 'object', properties: { code: { type: 'string', enum: group } } }] },
+            example: problemFor(group[0]!, errorCatalogue[group[0]!].title),
+          },
+        },
+      },
+    ]),
+  );
+}
+
+const errorResponses = errorResponsesFor(imageRouteCodes);
 
 const imageBody = (field: string): Json => ({
   required: true,
@@ -76,7 +97,7 @@ export function buildOpenApiDocument(): Json {
         responses: { 200: { description: 'Versions of pixelpress, sharp and libvips', content: { 'application/json': { schema: { type: 'object' } } } } },
       },
       post: {
-        operationId: 'blur',
+        operationId: 'seed',
         tags: ['seed'],
         summary: "Blur with Pillow's ImageFilter.BLUR and return a JPEG",
         description:

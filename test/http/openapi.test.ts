@@ -5,6 +5,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import type { FastifyInstance } from 'fastify';
 import { operations } from '../../src/core/operations/index.js';
 import { paramTable } from '../../src/core/options.js';
+import { statusOf } from '../../src/http/problem.js';
 import { testApp } from '../helpers/http.js';
 
 let app: FastifyInstance;
@@ -56,4 +57,28 @@ test('Swagger UI is served at /docs', async () => {
   const page = await app.inject({ method: 'GET', url: '/docs/' });
   assert.equal(page.statusCode, 200);
   assert.match(page.body, /swagger-ui/i);
+});
+
+type Responses = Record<string, { content?: Record<string, { example?: { code: string; status: number }; schema?: { allOf?: { properties?: { code?: { enum: string[] } } }[] } }> }>;
+
+test('operationIds are unique across the document', () => {
+  const ids = Object.values(document.paths).flatMap((methods) => Object.values(methods).map((op) => (op as { operationId: string }).operationId));
+  assert.equal(new Set(ids).size, ids.length, `duplicates: ${ids.filter((id, i) => ids.indexOf(id) !== i).join(', ')}`);
+});
+
+test('each error response shows an example with a code of its own status, and lists only such codes', () => {
+  let checked = 0;
+  for (const [path, methods] of Object.entries(document.paths)) {
+    for (const [method, op] of Object.entries(methods)) {
+      for (const [status, response] of Object.entries((op as { responses: Responses }).responses)) {
+        const problem = response.content?.['application/problem+json'];
+        if (!problem) continue;
+        checked++;
+        assert.equal(problem.example?.status, Number(status), `${method} ${path} ${status}`);
+        assert.equal(statusOf[problem.example!.code as keyof typeof statusOf], Number(status), `${method} ${path} ${status}: ${problem.example!.code}`);
+        for (const code of problem.schema!.allOf![1]!.properties!.code!.enum) assert.equal(statusOf[code as keyof typeof statusOf], Number(status), `${code} under ${status}`);
+      }
+    }
+  }
+  assert.ok(checked > 50, `checked ${checked} error responses`);
 });
