@@ -7,11 +7,12 @@ import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } fr
 import { buildOpenApiDocument } from './openapi.js';
 import { accessPlugin, type AccessOptions } from './plugins/access.js';
 import { metricsPlugin } from './plugins/metrics.js';
+import { defaultUploadPace, type UploadPace } from './input.js';
 import { serializeRequest } from './logging.js';
-import { errorHandler, problemFor, sendProblem } from './problem.js';
+import { clientErrorHandler, errorHandler, problemFor, sendProblem } from './problem.js';
 import { imageRoutes } from './routes/images.js';
 import { metaRoutes } from './routes/meta.js';
-import { createScheduler, type SchedulerOptions } from './scheduler.js';
+import { createScheduler, defaultReceiveLimits, type SchedulerOptions } from './scheduler.js';
 import './state.js';
 
 export interface AppOptions {
@@ -22,11 +23,13 @@ export interface AppOptions {
   access?: AccessOptions;
   /** Image work in parallel and waiting; defaults suit one process on the machine's cores. */
   scheduler?: Partial<SchedulerOptions>;
+  /** How fast an upload must arrive before it is answered 408 and its place freed. */
+  upload?: Partial<UploadPace>;
 }
 
-export const defaultScheduler = (): SchedulerOptions => {
+export const defaultScheduler = (): Required<SchedulerOptions> => {
   const cores = availableParallelism();
-  return { concurrency: cores, queueSize: 4 * cores };
+  return { concurrency: cores, queueSize: 4 * cores, ...defaultReceiveLimits };
 };
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
@@ -36,6 +39,18 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     // Uploads are read by our own parsers with the upload limit; this bounds everything else.
     bodyLimit: limits.maxUploadBytes,
     routerOptions: { ignoreTrailingSlash: false },
+    // Node's refusals (malformed request line or header, timeouts) and Fastify's (a bad %-escape in the URL) are
+    // answered like everything else: problem+json with nosniff.
+    clientErrorHandler,
+    frameworkErrors: errorHandler,
+    // Node would answer a missing Host with a bare 400; the hook below answers it in problem+json.
+    http: { requireHostHeader: false },
+  });
+  // RFC 9112 section 3.2: an HTTP/1.1 request without Host is refused with 400. First, before access control.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      return sendProblem(reply, problemFor('PP_BAD_REQUEST', 'HTTP/1.1 requests need a Host header'));
+    }
   });
 
   app.decorate('pixelpress', { scheduler: createScheduler({ ...defaultScheduler(), ...options.scheduler }), draining: false });
@@ -48,7 +63,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
 
   await app.register(metricsPlugin);
   await app.register(metaRoutes);
-  await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode } });
+  await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode }, pace: { ...defaultUploadPace, ...options.upload } });
 
   // Methods each documented path serves, so a wrong method gets 405 with a true Allow header rather than 404.
   const allowed = new Map(

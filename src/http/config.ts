@@ -1,8 +1,9 @@
 /** Server configuration from the environment: one table of names, defaults and meanings (the README's). */
 import { availableParallelism } from 'node:os';
 import { defaultDecodePolicy, defaultLimits, limitEnv, type DecodePolicy, type Limits } from '../core/limits.js';
+import { defaultUploadPace, type UploadPace } from './input.js';
 import { checkAccessOptions, type AccessOptions } from './plugins/access.js';
-import type { SchedulerOptions } from './scheduler.js';
+import { defaultReceiveLimits, type SchedulerOptions } from './scheduler.js';
 
 export interface ServerConfig {
   host: string;
@@ -10,7 +11,9 @@ export interface ServerConfig {
   limits: Limits;
   decode: DecodePolicy;
   /** Per worker process. */
-  scheduler: SchedulerOptions;
+  scheduler: Required<SchedulerOptions>;
+  /** Minimum upload rate and body deadline: a slower upload is answered 408 and gives its place back. */
+  upload: UploadPace;
   /** Worker processes under the supervisor; 0 runs the server in this process, unsupervised. */
   workers: number;
   /** Worker deaths within a minute after which the supervisor exits 1 (a crash loop the orchestrator should see). */
@@ -20,7 +23,7 @@ export interface ServerConfig {
   logLevel: string;
   /** Seconds in-flight requests get to finish after SIGTERM/SIGINT before the process exits anyway. */
   shutdownGraceSeconds: number;
-  /** Whole-request receive time: stops slow uploads (slowloris) from holding a connection and a queue place. */
+  /** Whole-request receive time, headers included: Node's backstop behind the upload watchdog. */
   requestTimeoutSeconds: number;
   /** Time to send the request headers. */
   headersTimeoutSeconds: number;
@@ -75,7 +78,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
       lenient: booleanFromEnv(env, 'PP_LENIENT_DECODE', defaultDecodePolicy.lenient),
       svg: booleanFromEnv(env, 'PP_ALLOW_SVG', defaultDecodePolicy.svg),
     },
-    scheduler: { concurrency, queueSize: integerFromEnv(env, 'PP_QUEUE_SIZE', 4 * concurrency, 0) },
+    scheduler: {
+      concurrency,
+      queueSize: integerFromEnv(env, 'PP_QUEUE_SIZE', 4 * concurrency, 0),
+      // Receiving costs a socket and the bytes that arrived, not a processing place: many slow networks at once.
+      maxReceiving: integerFromEnv(env, 'PP_MAX_RECEIVING', defaultReceiveLimits.maxReceiving),
+      maxReceiveBytes: integerFromEnv(env, 'PP_MAX_RECEIVE_BYTES', defaultReceiveLimits.maxReceiveBytes),
+    },
+    upload: {
+      minBytesPerSecond: integerFromEnv(env, 'PP_MIN_UPLOAD_BYTES_PER_SECOND', defaultUploadPace.minBytesPerSecond, 0),
+      graceSeconds: integerFromEnv(env, 'PP_UPLOAD_GRACE_SECONDS', defaultUploadPace.graceSeconds, 0),
+      bodyTimeoutSeconds: integerFromEnv(env, 'PP_BODY_TIMEOUT_SECONDS', defaultUploadPace.bodyTimeoutSeconds),
+    },
     workers,
     crashLoopDeaths: integerFromEnv(env, 'PP_CRASH_LOOP_DEATHS', 30),
     sharpConcurrency: integerFromEnv(env, 'PP_SHARP_CONCURRENCY', cores),

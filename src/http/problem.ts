@@ -2,7 +2,9 @@
  * RFC 9457 problem+json: the only place an error code becomes an HTTP status. Every body also carries
  * imaginary's `message` key, which Nextcloud logs. Unexpected errors become a generic 500 and are logged, never sent.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorCatalogue, ImageError, type ErrorCode } from '../core/errors.js';
 import { statsOf } from './state.js';
 
@@ -60,11 +62,16 @@ const frameworkCodes: Readonly<Record<string, ErrorCode>> = {
   FST_FIELDS_LIMIT: 'PP_BAD_REQUEST',
   FST_PROTO_VIOLATION: 'PP_BAD_REQUEST',
   FST_ERR_VALIDATION: 'PP_INVALID_PARAM',
+  FST_ERR_BAD_URL: 'PP_BAD_REQUEST',
+  FST_ERR_MAX_PARAM_LENGTH: 'PP_BAD_REQUEST',
 };
 
 const frameworkDetails: Readonly<Record<string, string>> = {
   FST_FILES_LIMIT: 'Send exactly one file per request',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported Content-Type: send multipart/form-data or the raw image bytes',
+  // Fastify's own messages quote the whole URL, query (and so an API key) included: never echo or log it.
+  FST_ERR_BAD_URL: 'The request URL is not valid: a %-escape is malformed or the target is not a path',
+  FST_ERR_MAX_PARAM_LENGTH: 'A path segment is longer than the router accepts',
 };
 
 export function toProblem(error: unknown): { problem: Problem; internal: boolean } {
@@ -92,7 +99,10 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
   // The rest of an oversized body is not worth reading: close after answering. A 503 for load keeps the connection:
   // closing with the body unread made the kernel reset it, and some clients then saw a reset instead of the 503
   // (2 in 3,270 under npm run stress).
-  if (problem.code === 'PP_PAYLOAD_TOO_LARGE') reply.header('Connection', 'close');
+  // A too slow upload is ended: its rest is not waited for, and the connection is not kept for another request.
+  if (problem.code === 'PP_PAYLOAD_TOO_LARGE' || problem.code === 'PP_UPLOAD_TOO_SLOW') reply.header('Connection', 'close');
+  // Set here as well as by the access plugin: Fastify's framework errors (a bad URL) skip the route's hooks.
+  reply.header('X-Content-Type-Options', 'nosniff');
   return reply.code(problem.status).type('application/problem+json').send(problem);
 }
 
@@ -101,4 +111,47 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   if (internal) request.log.error({ err: error }, 'unhandled error');
   else request.log.info({ code: problem.code, detail: problem.detail }, 'request rejected');
   return sendProblem(reply, problem);
+}
+
+/** Node's own refusals, by the code of the error it hands to `clientError`. */
+function clientProblem(error: NodeJS.ErrnoException & { reason?: unknown }): Problem {
+  switch (error.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return problemFor('PP_UPLOAD_TOO_SLOW', 'The request (headers and body) did not arrive within the time limit');
+    case 'HPE_HEADER_OVERFLOW':
+      return problemFor('PP_BAD_REQUEST', 'The request headers are larger than the server accepts');
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return problemFor('PP_PAYLOAD_TOO_LARGE', 'The chunk extensions of the request body are larger than the server accepts');
+    default: {
+      // llhttp's reasons are fixed phrases ("Invalid method encountered"); never the request's own bytes.
+      const reason = typeof error.reason === 'string' && /^[\x20-\x7e]{1,100}$/.test(error.reason) ? `: ${error.reason}` : '';
+      return problemFor('PP_BAD_REQUEST', `Malformed HTTP request${reason}`);
+    }
+  }
+}
+
+/**
+ * Fastify's clientErrorHandler: Node refuses a malformed request (bad request line or header, a timeout) before any
+ * route runs, so the answer is written on the raw socket, as problem+json with the security headers, and the
+ * connection is closed. Like Node's default, nothing is written once a response has started on the socket.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A reset connection is already gone; there is no one to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem = clientProblem(error);
+  // The error's rawPacket holds the request's bytes, an API key among them: only the codes are logged.
+  this.log.info({ code: problem.code, nodeCode: error.code }, 'malformed request refused');
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const body = JSON.stringify(problem);
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\n` +
+        'Content-Type: application/problem+json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'X-Content-Type-Options: nosniff\r\n' +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  }
+  socket.destroy();
 }

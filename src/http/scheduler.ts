@@ -1,38 +1,76 @@
 /**
- * Admission and concurrency for image work. A request is admitted when it arrives (before its body is read),
- * so at most `concurrency + queueSize` uploads are ever held in memory; past that it gets 503 at once.
- * Admitted requests then wait for one of `concurrency` processing slots, in arrival order.
+ * Admission and concurrency for image work, in two stages. An upload is first admitted to be received: that gate
+ * is wide (many slow networks at once) but bounded by a count and by the bytes its uploads may buffer. Only once
+ * its body is complete is a request admitted to processing, so at most `concurrency + queueSize` are queued or
+ * processing; past that it gets 503 at once. A client that sends nothing therefore never holds a processing place.
+ * Admitted requests wait for one of `concurrency` processing slots, in arrival order.
  */
 import { ImageError } from '../core/errors.js';
 
 export interface SchedulerOptions {
   /** Images processed at once. libvips already threads each image, so about one per core. */
   concurrency: number;
-  /** Admitted requests allowed to wait for a slot; this bounds memory held by queued uploads. */
+  /** Received requests allowed to wait for a slot; this bounds memory held by queued uploads. */
   queueSize: number;
+  /** Uploads being received at once, before their processing admission. */
+  maxReceiving?: number;
+  /**
+   * Bytes the uploads being received may buffer together. Each reserves its declared Content-Length (Node never
+   * delivers more body than that) or, when chunked, the most the upload parsers accept. One upload is always
+   * admitted when none is being received, so the bound is max(this, one upload).
+   */
+  maxReceiveBytes?: number;
 }
 
+/** Defaults for the receive gate: wide enough for many slow clients, each place costs no memory until bytes arrive. */
+export const defaultReceiveLimits = { maxReceiving: 128, maxReceiveBytes: 256 * 1024 * 1024 } as const;
+
 export interface Scheduler {
-  /** Admit a request or throw PP_OVERLOADED; call the returned release() exactly once when it is answered. */
+  /**
+   * Admit an upload to be received, reserving `bytes`; throws PP_OVERLOADED when processing is saturated (the upload
+   * would be refused once read) or the receive gate is full. Call the returned release() when its body is complete
+   * or it is answered; it is idempotent. When the gate is full, `makeRoom` is asked to end one upload that is
+   * behind the minimum rate (returning false when there is none), so a slow client cannot keep a fast one out.
+   */
+  receive(bytes: number, makeRoom?: () => boolean): () => void;
+  /** Admit a received request to processing or throw PP_OVERLOADED; call the returned release() when it is answered. */
   admit(): () => void;
   /** Run `work` in a processing slot; rejects with PP_CLIENT_GONE if `signal` aborts while waiting. */
   run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T>;
-  /** Requests admitted and not yet answered (receiving, queued or processing). */
+  /** Uploads being received and not yet admitted to processing. */
+  readonly receiving: number;
+  /** Bytes reserved by the uploads being received. */
+  readonly receivingBytes: number;
+  /** Requests admitted to processing and not yet answered (queued or processing). */
   readonly admitted: number;
   /** Requests waiting for a processing slot. */
   readonly queued: number;
   /** Requests being processed. */
   readonly running: number;
+  /** No new upload would be taken: every processing place is taken, or the receive gate is full. */
   readonly saturated: boolean;
 }
 
+function checkCount(name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) {
+    throw new TypeError(`Expected ${min === 0 ? 'non-negative' : 'positive'} integer for ${name} but received ${value}`);
+  }
+}
+
 export function createScheduler(options: SchedulerOptions): Scheduler {
-  const { concurrency, queueSize } = options;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`Expected positive integer for concurrency but received ${concurrency}`);
-  if (!Number.isInteger(queueSize) || queueSize < 0) throw new TypeError(`Expected non-negative integer for queueSize but received ${queueSize}`);
+  const { concurrency, queueSize, maxReceiving = defaultReceiveLimits.maxReceiving, maxReceiveBytes = defaultReceiveLimits.maxReceiveBytes } = options;
+  checkCount('concurrency', concurrency, 1);
+  checkCount('queueSize', queueSize, 0);
+  checkCount('maxReceiving', maxReceiving, 1);
+  checkCount('maxReceiveBytes', maxReceiveBytes, 1);
+  let receiving = 0;
+  let receivingBytes = 0;
   let admitted = 0;
   let running = 0;
   const waiting: (() => void)[] = [];
+
+  const processingFull = () => admitted >= concurrency + queueSize;
+  const receiveFull = () => receiving >= maxReceiving || receivingBytes >= maxReceiveBytes;
 
   const next = () => {
     running--;
@@ -40,8 +78,28 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
 
   return {
+    receive(bytes, makeRoom) {
+      if (processingFull()) {
+        throw new ImageError('PP_OVERLOADED', `Server busy: ${admitted} requests queued or processing; retry shortly`);
+      }
+      const fits = () => receiving < maxReceiving && (receiving === 0 || receivingBytes + bytes <= maxReceiveBytes);
+      // Each call ends one upload, so this stops after at most `receiving` rounds even if makeRoom misbehaves.
+      for (let rounds = receiving; !fits() && rounds > 0 && makeRoom?.(); rounds--);
+      if (!fits()) {
+        throw new ImageError('PP_OVERLOADED', `Server busy: ${receiving} uploads being received; retry shortly`);
+      }
+      receiving++;
+      receivingBytes += bytes;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        receiving--;
+        receivingBytes -= bytes;
+      };
+    },
     admit() {
-      if (admitted >= concurrency + queueSize) {
+      if (processingFull()) {
         throw new ImageError('PP_OVERLOADED', `Server busy: ${admitted} requests in progress; retry shortly`);
       }
       admitted++;
@@ -76,6 +134,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         next();
       }
     },
+    get receiving() {
+      return receiving;
+    },
+    get receivingBytes() {
+      return receivingBytes;
+    },
     get admitted() {
       return admitted;
     },
@@ -86,7 +150,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return running;
     },
     get saturated() {
-      return admitted >= concurrency + queueSize;
+      return processingFull() || receiveFull();
     },
   };
 }

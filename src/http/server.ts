@@ -13,7 +13,14 @@ async function serve(config: ServerConfig): Promise<void> {
   sharp.cache(false);
   sharp.concurrency(config.sharpConcurrency);
 
-  const app = await buildApp({ limits: config.limits, decode: config.decode, scheduler: config.scheduler, access: config.access, logger: { level: config.logLevel } });
+  const app = await buildApp({
+    limits: config.limits,
+    decode: config.decode,
+    scheduler: config.scheduler,
+    upload: config.upload,
+    access: config.access,
+    logger: { level: config.logLevel },
+  });
   app.server.requestTimeout = config.requestTimeoutSeconds * 1000;
   app.server.headersTimeout = config.headersTimeoutSeconds * 1000;
   app.server.keepAliveTimeout = config.keepAliveTimeoutSeconds * 1000;

@@ -1,11 +1,13 @@
 /** Bad input gets a clear 4xx problem+json with a stable code and a message naming the problem; never a 5xx. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { connect, type AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { errorCatalogue } from '../../src/core/errors.js';
 import { statusOf } from '../../src/http/problem.js';
+import { buildMultipart } from '../helpers/hostile-inputs.js';
 import { photo } from '../helpers/images.js';
 import { assertProblem, multipart, postFile, postRaw, testApp } from '../helpers/http.js';
 
@@ -117,4 +119,100 @@ test('every error code has a status, a description, a problem page, and a row in
     const page = await app.inject({ method: 'GET', url: `/problems/${code}` });
     assert.equal(page.json().code, code);
   }
+});
+
+test('a multipart boundary over 200 characters is a 400 naming the cause, before the parser sees it', async () => {
+  for (const length of [70, 200]) {
+    const form = buildMultipart([{ name: 'img', data: jpeg, filename: 'a.jpg', contentType: 'image/jpeg' }], 'b'.repeat(length));
+    const response = await app.inject({ method: 'POST', url: '/', payload: form.body, headers: { 'content-type': form.contentType } });
+    assert.equal(response.statusCode, 200, `a ${length}-character boundary is served: ${response.body}`);
+  }
+  for (const length of [201, 300]) {
+    // The body is never read: a bare `x`, as in the curl repro, gets the same answer as a well-formed body.
+    const response = await app.inject({ method: 'POST', url: '/', payload: 'x', headers: { 'content-type': `multipart/form-data; boundary=${'b'.repeat(length)}` } });
+    assertProblem(response, 400, 'PP_BAD_REQUEST', `Multipart boundary is too long: ${length} characters, over the limit of 200 (RFC 2046 allows 1 to 70)`);
+  }
+  const quoted = await app.inject({ method: 'POST', url: '/resize?width=10', payload: 'x', headers: { 'content-type': `multipart/form-data; charset=utf-8; boundary="${'q'.repeat(253)}"` } });
+  assertProblem(quoted, 400, 'PP_BAD_REQUEST', /boundary is too long: 253 characters/);
+});
+
+test('/info checks its parameters like every image route: bad values 400, unknown names ignored', async () => {
+  assertProblem(await postRaw(app, '/info?width=abc', jpeg), 400, 'PP_INVALID_PARAM', /for width but received "abc"/);
+  assertProblem(await postRaw(app, '/info?type=bmp', jpeg), 400, 'PP_INVALID_PARAM', /for type but received "bmp"/);
+  const ignored = await postRaw(app, '/info?nonsense=1&width=10', jpeg);
+  assert.equal(ignored.statusCode, 200, ignored.body);
+  assert.equal(ignored.json().width, 200);
+});
+
+describe('what Node and Fastify refuse themselves is problem+json too, over a real socket', () => {
+  let served: FastifyInstance;
+  let port = 0;
+  before(async () => {
+    served = await testApp();
+    // Short timeouts for the slow-headers case, checked every 100 ms (Node's default check is every 30 s).
+    served.server.headersTimeout = 500;
+    served.server.requestTimeout = 1_000;
+    (served.server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = 100;
+    await served.listen({ host: '127.0.0.1', port: 0 });
+    port = (served.server.address() as AddressInfo).port;
+  });
+  after(() => served.close());
+
+  /** Writes `request` as it is and reads the answer until the server closes the connection (or 10 s pass). */
+  const exchange = (request: string): Promise<{ head: string; body: string }> =>
+    new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(request));
+      let text = '';
+      // Every case here ends with the server closing the connection within about a second.
+      const timer = setTimeout(() => reject(new Error(`no close within 10 s; got ${JSON.stringify(text)}`)), 10_000);
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        clearTimeout(timer);
+        const split = text.indexOf('\r\n\r\n');
+        resolve({ head: text.slice(0, split), body: text.slice(split + 4) });
+      });
+    });
+
+  const assertRawProblem = (answer: { head: string; body: string }, status: number, code: string, detail: RegExp) => {
+    assert.match(answer.head, new RegExp(`^HTTP/1\\.1 ${status} `), answer.head);
+    assert.match(answer.head, /\r\ncontent-type: application\/problem\+json; charset=utf-8(\r\n|$)/i);
+    assert.match(answer.head, /\r\nx-content-type-options: nosniff(\r\n|$)/i);
+    assert.match(answer.head, /\r\nconnection: close(\r\n|$)/i);
+    const problem = JSON.parse(answer.body) as Record<string, unknown>;
+    assert.equal(problem.status, status);
+    assert.equal(problem.code, code);
+    assert.equal(problem.type, `/problems/${code}`);
+    assert.match(String(problem.detail), detail);
+    assert.equal(problem.message, problem.detail);
+  };
+
+  test('a malformed request line', async () => {
+    assertRawProblem(await exchange('GARBAGE\r\n\r\n'), 400, 'PP_BAD_REQUEST', /^Malformed HTTP request: Invalid method encountered$/);
+    assertRawProblem(await exchange('GET / HTTP/9.9x\r\nHost: a\r\n\r\n'), 400, 'PP_BAD_REQUEST', /^Malformed HTTP request/);
+  });
+
+  test('a bad header, duplicate lengths and oversized headers', async () => {
+    assertRawProblem(await exchange('GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n'), 400, 'PP_BAD_REQUEST', /^Malformed HTTP request: Invalid header token$/);
+    assertRawProblem(await exchange('POST /resize HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx'), 400, 'PP_BAD_REQUEST', /Content-Length/);
+    assertRawProblem(await exchange(`GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`), 400, 'PP_BAD_REQUEST', /^The request headers are larger than the server accepts$/);
+  });
+
+  test('an invalid %-escape in the URL, without echoing the URL (an API key may be in it)', async () => {
+    for (const target of ['/%zz?key=s3cret', '/resize%zz?sign=s3cret']) {
+      const answer = await exchange(`GET ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+      assertRawProblem(answer, 400, 'PP_BAD_REQUEST', /^The request URL is not valid/);
+      assert.doesNotMatch(answer.body, /s3cret/);
+    }
+  });
+
+  test('an HTTP/1.1 request without Host', async () => {
+    assertRawProblem(await exchange('GET /health HTTP/1.1\r\nConnection: close\r\n\r\n'), 400, 'PP_BAD_REQUEST', /^HTTP\/1\.1 requests need a Host header$/);
+    const old = await exchange('GET /health HTTP/1.0\r\n\r\n');
+    assert.match(old.head, /^HTTP\/1\.1 200 /, 'HTTP/1.0 has no Host requirement');
+  });
+
+  test('headers that never finish: 408 when Node\'s timeout ends them', async () => {
+    assertRawProblem(await exchange('GET / HTTP/1.1\r\nHost: a\r\nX-Slow: '), 408, 'PP_UPLOAD_TOO_SLOW', /did not arrive within the time limit/);
+  });
 });

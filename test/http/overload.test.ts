@@ -55,13 +55,20 @@ test('past the queue the server answers 503 with Retry-After immediately, then s
 });
 
 test('/ready is false while draining or saturated; /health stays true', async () => {
-  const app = await testApp({ scheduler: { concurrency: 1, queueSize: 0 } });
+  const app = await testApp({ scheduler: { concurrency: 1, queueSize: 0, maxReceiving: 2 } });
   assert.equal((await app.inject('/ready')).statusCode, 200);
   const release = app.pixelpress.scheduler.admit();
   const saturated = await app.inject('/ready');
   assert.equal(saturated.statusCode, 503);
   assert.equal(saturated.json().ready, false);
   release();
+  assert.equal((await app.inject('/ready')).statusCode, 200);
+  // Uploads being received fill their own gate, not a processing place; a full gate is not ready either.
+  const receiving = [app.pixelpress.scheduler.receive(0), app.pixelpress.scheduler.receive(0)];
+  const full = await app.inject('/ready');
+  assert.equal(full.statusCode, 503, 'a full receive gate');
+  assert.equal(full.json().admitted, 0);
+  receiving.forEach((done) => done());
   app.pixelpress.draining = true;
   assert.equal((await app.inject('/ready')).statusCode, 503);
   assert.equal((await app.inject('/health')).statusCode, 200);
@@ -84,5 +91,7 @@ test('/metrics counts requests by route and status, stages, bytes and rejections
   assert.match(text, /pixelpress_rejections_total\{reason="PP_INVALID_PARAM"\} 1/);
   assert.match(text, /pixelpress_queue_length 0/);
   assert.match(text, /pixelpress_inflight 0/);
+  assert.match(text, /pixelpress_receiving 0/);
+  assert.match(text, /pixelpress_receiving_bytes 0/);
   await app.close();
 });

@@ -49,7 +49,9 @@ export const metricsPlugin = fp(
     const { scheduler } = app.pixelpress;
     new Gauge({ name: 'pixelpress_queue_length', help: 'Requests waiting for a processing slot', registers: [registry], collect() { this.set(scheduler.queued); } });
     new Gauge({ name: 'pixelpress_inflight', help: 'Images being processed', registers: [registry], collect() { this.set(scheduler.running); } });
-    new Gauge({ name: 'pixelpress_admitted', help: 'Requests admitted and not yet answered', registers: [registry], collect() { this.set(scheduler.admitted); } });
+    new Gauge({ name: 'pixelpress_admitted', help: 'Requests admitted to processing (queued or processing) and not yet answered', registers: [registry], collect() { this.set(scheduler.admitted); } });
+    new Gauge({ name: 'pixelpress_receiving', help: 'Uploads being received, not yet admitted to processing', registers: [registry], collect() { this.set(scheduler.receiving); } });
+    new Gauge({ name: 'pixelpress_receiving_bytes', help: 'Bytes reserved by the uploads being received', registers: [registry], collect() { this.set(scheduler.receivingBytes); } });
 
     // The send stage starts when the handler hands the body over.
     const sendStarted = new WeakMap<object, number>();

@@ -7,7 +7,7 @@ import { operations } from '../../core/operations/index.js';
 import { parseOptions } from '../../core/options.js';
 import { describe, execute, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
 import { parseOperations } from '../../core/pipeline-json.js';
-import { readUpload, registerRawBodyParser } from '../input.js';
+import { checkMultipartBoundary, createUploadWatchdog, readUpload, registerRawBodyParser, type UploadPace } from '../input.js';
 import { negotiateFromAccept } from '../negotiate.js';
 import { statsOf, timed } from '../state.js';
 
@@ -16,31 +16,64 @@ const MULTIPART_SLACK_BYTES = 64 * 1024;
 
 type Query = Record<string, string | string[] | undefined>;
 
+/** A request's places: the receive place is held by its watch; the processing place is taken once the body is in. */
+interface Admission {
+  /** The response is over (answered or the client gone): no processing place may be taken any more. */
+  closed: boolean;
+  releaseProcessing?: () => void;
+}
+
 /** Operations with their own route; pillowblur is served at POST / as the seed contract. */
 export const routedOperations = operations.filter((operation) => operation.name !== 'pillowblur');
 
-export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; decode: DecodePolicy }): Promise<void> {
+export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; decode: DecodePolicy; pace: UploadPace }): Promise<void> {
   const { limits, decode } = opts;
   const { scheduler } = app.pixelpress;
   registerRawBodyParser(app, limits.maxUploadBytes);
   await app.register(multipart, { limits: { fileSize: limits.maxUploadBytes, files: 1 } });
+  const watchdog = createUploadWatchdog(opts.pace);
+  app.addHook('onClose', async () => watchdog.close());
+  const admissions = new WeakMap<FastifyRequest, Admission>();
 
-  // Admission happens before the body is read, so a full server refuses uploads instead of buffering them.
+  // Everything here happens before the body is read: a request that will be refused never streams its upload.
   app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'POST') return;
-    // A declared length over the limit is refused before a byte of body is read (raw bodies get this from Fastify's
-    // bodyLimit; multipart bodies did not). The slack covers boundaries, part headers and small text fields.
+    const contentType = request.headers['content-type'] ?? '';
+    // A declared length over the limit is refused before a byte of body is read. The multipart slack covers
+    // boundaries, part headers and small text fields.
+    const ceiling = limits.maxUploadBytes + (/^multipart\//i.test(contentType) ? MULTIPART_SLACK_BYTES : 0);
     const declared = Number(request.headers['content-length']);
-    if (declared > limits.maxUploadBytes + (/^multipart\//i.test(request.headers['content-type'] ?? '') ? MULTIPART_SLACK_BYTES : 0)) {
+    if (declared > ceiling) {
       throw new ImageError('PP_PAYLOAD_TOO_LARGE', `Upload of ${declared} bytes is over the limit of ${limits.maxUploadBytes} bytes`);
     }
-    const release = scheduler.admit();
-    reply.raw.once('close', release);
+    if (/^multipart\/form-data/i.test(contentType)) checkMultipartBoundary(contentType);
+    // What the body can make this request buffer: Node delivers no more than a declared length, and the parsers cut a
+    // chunked body at the ceiling.
+    const reservation = request.headers['transfer-encoding'] !== undefined ? ceiling : Number.isFinite(declared) ? declared : 0;
+    // 503 at once when processing is saturated or the receive gate is full; a slow upload holds only a receive place,
+    // which the watchdog takes back from an upload behind the minimum rate.
+    const releaseReceive = scheduler.receive(reservation, () => watchdog.makeRoom());
+    watchdog.watch(request, releaseReceive);
+    const admission: Admission = { closed: false };
+    admissions.set(request, admission);
+    reply.raw.once('close', () => {
+      admission.closed = true;
+      watchdog.stop(request);
+      releaseReceive();
+      admission.releaseProcessing?.();
+    });
   });
 
+  /** The body, then the processing admission: only a complete upload takes a queue place (or gets its 503). */
   const receive = async (request: FastifyRequest): Promise<Buffer> => {
     const input = await timed(request, 'receive', () => readUpload(request, limits.maxUploadBytes));
     statsOf(request).bytesIn = input.length;
+    const admission = admissions.get(request);
+    if (admission) {
+      // Released on close, which has already fired for a client gone while its body was read.
+      if (admission.closed) throw new ImageError('PP_CLIENT_GONE', 'The client closed the connection before processing started');
+      admission.releaseProcessing = scheduler.admit();
+    }
     return input;
   };
 
@@ -88,6 +121,8 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
   });
 
   app.post('/info', async (request) => {
+    // Checked like every image route's, before the upload is read: unknown names are ignored, bad values refused.
+    parseOptions(request.query as Query, 'query');
     const input = await receive(request);
     return scheduler.run(() => timed(request, 'process', () => describe(input, limits, decode)));
   });
