@@ -4,7 +4,7 @@
  */
 import { ImageError } from './errors.js';
 import {
-  aspectRatio, boolean, extendModes, float, gravities, integer, oneOf, outputTypes, rgb, text,
+  aspectRatio, boolean, extendModes, float, font, gravities, integer, oneOf, outputTypes, rgb, text,
   type AspectRatio, type Checker, type ExtendMode, type Gravity, type OutputType, type Rgb, type Source,
 } from './params.js';
 
@@ -23,12 +23,14 @@ export const paramTable = {
   rotate: { check: integer(100_000), description: 'Rotation in degrees, rounded down to a multiple of 90 (at most 270).' },
   factor: { check: integer(64), description: 'Zoom: the image is enlarged factor+1 times.' },
   margin: { check: integer(100_000), description: 'Watermark: space between replicated texts.' },
-  dpi: { check: integer(2_400), description: 'Watermark: text resolution (default 150).' },
-  textwidth: { check: dimension, description: 'Watermark: width of the text box (default image width / 6).' },
-  speed: { check: integer(9), description: 'AVIF encoder speed 0-9; higher is faster and larger.' },
+  // 1200 is beyond any print resolution; more only makes letters larger, which the font size already does.
+  dpi: { check: integer(1_200), description: 'Watermark: text resolution, at most 1200 (default 150).' },
+  textwidth: { check: dimension, description: 'Watermark: width of the text box, at most the image width (default image width / 6).' },
+  speed: { check: integer(9), description: 'AVIF encoder speed 1-9, higher is faster and larger; 0 or absent means 8.' },
   opacity: { check: float(1), description: 'Watermark opacity 0-1 (default 0.25).' },
   sigma: { check: float(1000), description: 'Gaussian blur sigma; any value above 0 blurs.' },
-  minampl: { check: float(1), description: 'Gaussian blur minimum amplitude (default 0.2).' },
+  // libvips' Gaussian mask needs at least 0.001 (sharp refuses less).
+  minampl: { check: float(1, 0.001), description: 'Gaussian blur minimum amplitude, 0.001-1 (default 0.2).' },
   flip: { check: boolean, description: 'Mirror left and right (imaginary naming).' },
   flop: { check: boolean, description: 'Mirror top and bottom (imaginary naming).' },
   nocrop: { check: boolean, description: 'resize: crop when given and false; enlarge: do not crop when true.' },
@@ -40,8 +42,9 @@ export const paramTable = {
   stripmeta: { check: boolean, description: 'Drop all metadata (EXIF, XMP, ICC) from the output.' },
   interlace: { check: boolean, description: 'Progressive JPEG or interlaced PNG/GIF.' },
   palette: { check: boolean, description: 'Quantise PNG output to an 8-bit palette.' },
-  text: { check: text(), description: 'Watermark text.' },
-  font: { check: text(128), description: 'Watermark font, a Pango description such as "sans bold 12".' },
+  // Every line can be as wide as the text box, so lines multiply the pixels a render takes before its size is known.
+  text: { check: text(1024, 16), description: 'Watermark text: at most 1024 characters and 16 lines.' },
+  font: { check: font(128, 512), description: 'Watermark font, a Pango description such as "sans bold 12" (size at most 512).' },
   image: { check: text(), description: 'Watermark image URL (not served yet: /watermarkimage is disabled).' },
   type: {
     check: oneOf([...outputTypes, 'auto'] as const, { jpg: 'jpeg', tif: 'tiff' }),

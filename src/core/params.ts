@@ -52,12 +52,14 @@ export function integer(max = Number.MAX_SAFE_INTEGER): Checker<number> {
   };
 }
 
-export function float(max = Number.MAX_VALUE): Checker<number> {
+/** A non-negative number up to `max`; with `leastNonZero`, anything other than 0 ("not given") must reach it. */
+export function float(max = Number.MAX_VALUE, leastNonZero = 0): Checker<number> {
+  const expected = leastNonZero > 0 ? `0 or a number from ${leastNonZero} to ${max}` : `non-negative number up to ${max}`;
   return {
     schema: { type: 'number', minimum: 0, maximum: max },
     parse(name, raw) {
-      const value = Math.abs(parseNumber(name, raw, `non-negative number up to ${max}`));
-      if (value > max) throw invalid(name, raw, `non-negative number up to ${max}`);
+      const value = Math.abs(parseNumber(name, raw, expected));
+      if (value > max || (value > 0 && value < leastNonZero)) throw invalid(name, raw, expected);
       return value;
     },
   };
@@ -79,12 +81,89 @@ export const boolean: Checker<boolean> = {
   },
 };
 
-export function text(maxLength = 1024): Checker<string> {
+// C0 and C1 controls and DEL: a NUL makes Pango's markup parser fail, and none of them draws anything.
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/;
+const controlCharactersButNewline = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+/** What Pango starts a new line at, besides wrapping. */
+const lineBreaks = /[\n\u2028\u2029]/g;
+
+/** Lines in `value`: explicit breaks only, wrapping aside. */
+export function countLines(value: string): number {
+  return (value.match(lineBreaks)?.length ?? 0) + 1;
+}
+
+/** A string without control characters; with `maxLines`, line breaks are allowed up to that many lines. */
+export function text(maxLength = 1024, maxLines = 1): Checker<string> {
+  const expected = maxLines > 1
+    ? `string of at most ${maxLength} characters and ${maxLines} lines, without control characters other than newline`
+    : `string of at most ${maxLength} characters, without control characters`;
+  const forbidden = maxLines > 1 ? controlCharactersButNewline : controlCharacters;
   return {
     schema: { type: 'string', maxLength },
     parse(name, raw) {
-      if (typeof raw !== 'string' || raw.length > maxLength) throw invalid(name, raw, `string of at most ${maxLength} characters`);
+      if (typeof raw !== 'string' || raw.length > maxLength || forbidden.test(raw) || countLines(raw) > maxLines) {
+        throw invalid(name, raw, expected);
+      }
       return raw;
+    },
+  };
+}
+
+export interface FontSize {
+  readonly size: number;
+  /** Pango's "12px": the size is in pixels, not points scaled by dpi. */
+  readonly pixels: boolean;
+}
+
+// Pango reads a size with g_ascii_strtod, so "1e6", "0x10" and "inf" are sizes to it: anything number-like is checked.
+const numberLike = /^[+-]?(?:\d|\.\d|0x|inf|nan)/i;
+const plainSize = /^(\d{1,4}(?:\.\d{1,3})?)(px)?$/;
+
+/**
+ * The size in a Pango font description ("sans bold 12", "serif 9px @wght=300 #liga"): the last word before any
+ * variations (@) and features (#). undefined when the description has no size (Pango then uses its default).
+ * Throws on a number-like word that is not a plain size, which Pango would read in ways we could not bound.
+ */
+export function fontSize(name: string, description: string): FontSize | undefined {
+  const { words } = fontWords(description);
+  const last = words.at(-1) ?? '';
+  if (!numberLike.test(last)) return undefined;
+  const match = plainSize.exec(last);
+  if (!match) throw invalid(name, description, 'a Pango font description whose size is a plain number, e.g. "sans bold 12"');
+  return { size: Number(match[1]), pixels: match[2] === 'px' };
+}
+
+/** The same description at another size, which replaces its size word or is added where Pango reads one. */
+export function withFontSize(description: string, size: FontSize): string {
+  const { words, tail } = fontWords(description);
+  if (numberLike.test(words.at(-1) ?? '')) words.pop();
+  const sizeWord = `${Number(size.size.toFixed(3))}${size.pixels ? 'px' : ''}`;
+  return [...words, sizeWord, ...tail].join(' ');
+}
+
+/** A description's words before its variations (@) and features (#), which Pango reads from the end, and those. */
+function fontWords(description: string): { words: string[]; tail: string[] } {
+  const all = description.trim().split(/\s+/).filter((word) => word !== '');
+  let end = all.length;
+  while (end > 0 && /^[@#]/.test(all[end - 1]!)) end--;
+  return { words: all.slice(0, end), tail: all.slice(end) };
+}
+
+/**
+ * A Pango font description with a size from 1 to `maxSize`. A larger size only makes a text render larger than any
+ * output it could be drawn on; at the default 150 dpi, 512 points are letters over 1,000 pixels tall.
+ */
+export function font(maxLength: number, maxSize: number): Checker<string> {
+  const plain = text(maxLength);
+  return {
+    schema: plain.schema,
+    parse(name, raw, source) {
+      const value = plain.parse(name, raw, source);
+      const size = fontSize(name, value);
+      if (size && (size.size < 1 || size.size > maxSize)) {
+        throw invalid(name, raw, `a Pango font description with a size from 1 to ${maxSize}, e.g. "sans bold 12"`);
+      }
+      return value;
     },
   };
 }

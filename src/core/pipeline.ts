@@ -4,14 +4,16 @@
  * pipeline loses no quality to intermediate JPEGs and the last step writes the only encoding.
  */
 import type { Sharp } from 'sharp';
-import { defaultOutputFor, encode, mimeTypes } from './encode.js';
+import { defaultOutputFor, encode, encodesAtOnce, mimeTypes } from './encode.js';
+import { Deadline } from './encoders/deadline.js';
+import { runIsolated, type IsolatedJob } from './encoders/isolated.js';
 import { embedIccInJpeg } from './icc.js';
 import { ImageError } from './errors.js';
-import { classifyDecodeError, probe, WorkingImage } from './image.js';
+import { classifyDecodeError, probe, WorkingImage, type InputFormat } from './image.js';
 import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } from './limits.js';
 import { findOperation, type Operation } from './operations/index.js';
 import { parseOptions, type ImageOptions } from './options.js';
-import type { OutputType, Source } from './params.js';
+import { outputTypes, type OutputType, type Source } from './params.js';
 
 export interface Step {
   operation: string;
@@ -27,12 +29,16 @@ export interface RunOptions {
   /** Chooses the format for type=auto, e.g. from an Accept header; defaults to the input's own format. */
   negotiate?: ((fallback: OutputType) => OutputType) | undefined;
   decode?: Partial<DecodePolicy> | undefined;
+  /** Aborting stops the work, a child process's included, and rejects with PP_CLIENT_GONE. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ExecuteOptions {
   limits: Limits;
   negotiate?: RunOptions['negotiate'];
   decode?: DecodePolicy | undefined;
+  /** Aborting stops the work, a child process's included, and rejects with PP_CLIENT_GONE. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface RunResult {
@@ -69,37 +75,90 @@ export function prepare(steps: readonly Step[], limits: Limits, source: Source =
 export async function run(input: Buffer, steps: readonly Step[], runOptions: RunOptions = {}): Promise<RunResult> {
   const limits = resolveLimits(runOptions.limits);
   const decode = { ...defaultDecodePolicy, ...runOptions.decode };
-  return execute(input, prepare(steps, limits, runOptions.source), { limits, negotiate: runOptions.negotiate, decode });
+  return execute(input, prepare(steps, limits, runOptions.source), { limits, negotiate: runOptions.negotiate, decode, signal: runOptions.signal });
 }
 
-/** Run steps already checked by prepare(): the HTTP layer validates before it reads the upload. */
+/**
+ * Run steps already checked by prepare(): the HTTP layer validates before it reads the upload.
+ * One deadline (limits.processTimeoutSeconds) covers every step and the encoding, and rejects with PP_TIMEOUT.
+ * Work libvips cannot interrupt (see needsIsolation) runs in a child process that is killed at the deadline or abort.
+ */
 export async function execute(input: Buffer, prepared: readonly PreparedStep[], options: ExecuteOptions): Promise<RunResult> {
-  const { limits, negotiate } = options;
-  let image = await WorkingImage.fromEncoded(input, limits, options.decode);
-  let format: OutputType = defaultOutputFor(image.format);
-  let negotiated = false;
-  const resolveType = (step: PreparedStep): OutputType => {
-    if (step.operation.outputType) return step.operation.outputType;
-    if (step.options.type === 'auto') {
-      negotiated = true;
-      return negotiate ? negotiate(format) : format;
-    }
-    return step.options.type || format;
+  const { limits } = options;
+  const deadline = new Deadline(limits.processTimeoutSeconds, options.signal);
+  deadline.check();
+  const image = await WorkingImage.fromEncoded(input, limits, options.decode);
+  deadline.check();
+  if (!needsIsolation(image.format, prepared, options.negotiate)) return executeHere(image, prepared, options, deadline);
+  const job: IsolatedJob = {
+    input,
+    steps: prepared.map((step) => ({ operation: step.operation.name, options: step.options, ignoreFailure: step.ignoreFailure })),
+    limits,
+    decode: options.decode,
+    // A function cannot cross to the child: its answer for each of the few possible fallbacks can.
+    negotiated: options.negotiate && (Object.fromEntries(outputTypes.map((type) => [type, options.negotiate!(type)])) as Record<OutputType, OutputType>),
   };
+  return runIsolated(job, deadline);
+}
+
+/** The isolated child's side of execute(): the same steps, in its own process, under the time the parent had left. */
+export async function executeJob(job: IsolatedJob, remainingMs: number): Promise<RunResult> {
+  const deadline = new Deadline(job.limits.processTimeoutSeconds, undefined, remainingMs);
+  const prepared = job.steps.map((step) => {
+    const operation = findOperation(step.operation);
+    if (!operation) throw new ImageError('PP_INVALID_PIPELINE', `Unsupported operation name: ${step.operation}`);
+    return { operation, options: step.options, ignoreFailure: step.ignoreFailure };
+  });
+  const negotiated = job.negotiated;
+  const options: ExecuteOptions = { limits: job.limits, decode: job.decode, ...(negotiated ? { negotiate: (fallback: OutputType) => negotiated[fallback] } : {}) };
+  return executeHere(await WorkingImage.fromEncoded(job.input, job.limits, job.decode), prepared, options, deadline);
+}
+
+/**
+ * Whether the request does work that libvips' timeout cannot stop (measured on 16 MP: up to 35 s past a 1 s timeout):
+ * an SVG render (librsvg draws a filter whole, per tile), a text render (Pango, before libvips runs anything), or an
+ * encoder that compresses the whole image at the end (see encodesAtOnce). Types resolve as in executeHere, and every
+ * type a step could write counts, for ignore_failure may fall back to it.
+ */
+function needsIsolation(format: InputFormat, prepared: readonly PreparedStep[], negotiate: ExecuteOptions['negotiate']): boolean {
+  if (format === 'svg') return true;
+  const settings = prepared[prepared.length - 1]!.options;
+  let type: OutputType = defaultOutputFor(format);
+  for (const step of prepared) {
+    if (step.options.text !== '') return true;
+    type = resolveType(step, type, negotiate);
+    if (encodesAtOnce(type, settings)) return true;
+  }
+  return false;
+}
+
+/** The format a step writes: its operation's own, else its type (auto asks `negotiate`), else the format so far. */
+function resolveType(step: PreparedStep, current: OutputType, negotiate: ExecuteOptions['negotiate']): OutputType {
+  if (step.operation.outputType) return step.operation.outputType;
+  if (step.options.type === 'auto') return negotiate ? negotiate(current) : current;
+  return step.options.type || current;
+}
+
+async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[], options: ExecuteOptions, deadline: Deadline): Promise<RunResult> {
+  const { limits, negotiate } = options;
+  let image = first;
+  let format: OutputType = defaultOutputFor(image.format);
+  const negotiated = prepared.some((step) => !step.operation.outputType && step.options.type === 'auto');
 
   let previousFormat = format;
   let pending: Sharp | WorkingImage = image;
   for (const [index, step] of prepared.entries()) {
     const last = index === prepared.length - 1;
+    deadline.check();
     try {
       previousFormat = format;
-      format = resolveType(step);
-      const result = await step.operation.apply(image, step.options, { limits, last });
+      format = resolveType(step, format, negotiate);
+      const result = await step.operation.apply(image, step.options, { limits, last, deadline });
       if (last) pending = result;
-      else image = result instanceof WorkingImage ? result : await materialise(result, image);
+      else image = result instanceof WorkingImage ? result : await materialise(deadline.bound(result), image);
     } catch (err) {
       const error = classifyDecodeError(err);
-      if (!step.ignoreFailure || error.code === 'PP_TIMEOUT') throw error;
+      if (!step.ignoreFailure || stopsRequest(error)) throw error;
       format = previousFormat;
       pending = image;
     }
@@ -107,7 +166,7 @@ export async function execute(input: Buffer, prepared: readonly PreparedStep[], 
 
   const settings = prepared[prepared.length - 1]!;
   const finish = async (result: Sharp | WorkingImage, type: OutputType): Promise<RunResult> => {
-    const pipeline = result instanceof WorkingImage ? result.open(true) : result;
+    const pipeline = deadline.bound(result instanceof WorkingImage ? result.open(true) : result);
     const keepsProfile = !settings.options.noprofile && !settings.options.stripmeta;
     const encoded = await encode(pipeline, type, settings.options, keepsProfile && image.isEncoded && image.profile !== undefined);
     // Raw pixels left in the upload's colour space carry its profile: tag the JPEG with it, no conversion.
@@ -120,11 +179,16 @@ export async function execute(input: Buffer, prepared: readonly PreparedStep[], 
   } catch (err) {
     // sharp runs lazily, so the last step's own failures surface here, while encoding.
     const error = classifyDecodeError(err);
-    if (!settings.ignoreFailure || pending === image || error.code === 'PP_TIMEOUT') throw error;
+    if (!settings.ignoreFailure || pending === image || stopsRequest(error)) throw error;
     return finish(image, previousFormat).catch((retryError: unknown) => {
       throw classifyDecodeError(retryError);
     });
   }
+}
+
+/** The deadline and a departed client end the request; ignore_failure only skips a step's own failures. */
+function stopsRequest(error: ImageError): boolean {
+  return error.code === 'PP_TIMEOUT' || error.code === 'PP_CLIENT_GONE';
 }
 
 /** Decode a step's result to raw pixels for the next step: sharp's default sRGB output keeps colours right. */

@@ -3,11 +3,13 @@
  * crop or embed, blur, flatten, colour space and watermark, built as one sharp pipeline per operation.
  */
 import sharp, { type Sharp } from 'sharp';
+import type { Deadline } from './encoders/deadline.js';
+import { ImageError } from './errors.js';
 import { planResize, rightAngle, type ResizeIntent } from './geometry.js';
-import type { WorkingImage } from './image.js';
-import type { Limits } from './limits.js';
+import { classifyDecodeError, type WorkingImage } from './image.js';
+import type { OperationContext } from './operations/types.js';
 import type { ImageOptions } from './options.js';
-import type { ExtendMode, Rgb } from './params.js';
+import { countLines, fontSize, withFontSize, type ExtendMode, type FontSize, type Rgb } from './params.js';
 
 /** Per-operation switches, as imaginary's controllers set them on bimg options. */
 export interface ProcessFlags {
@@ -41,7 +43,8 @@ export function autoOrientFor(o: ImageOptions): boolean {
   return !o.norotation && rightAngle(o.rotate) === 0;
 }
 
-export async function processImage(image: WorkingImage, o: ImageOptions, flags: ProcessFlags, limits: Limits): Promise<Sharp> {
+export async function processImage(image: WorkingImage, o: ImageOptions, flags: ProcessFlags, context: OperationContext): Promise<Sharp> {
+  const { limits, deadline } = context;
   const autoOrient = autoOrientFor(o);
   const angle = rightAngle(o.rotate);
   const stored = image.size(autoOrient);
@@ -100,36 +103,107 @@ export async function processImage(image: WorkingImage, o: ImageOptions, flags: 
     pipeline.flatten({ background: { r, g, b } });
   }
   if (o.colorspace === 'bw') pipeline.toColourspace('b-w');
-  if (o.text) await addTextWatermark(pipeline, o, plan.output);
+  if (o.text) await addTextWatermark(pipeline, o, plan.output, deadline);
   return pipeline;
 }
 
-async function addTextWatermark(pipeline: Sharp, o: ImageOptions, size: { width: number; height: number }): Promise<void> {
-  const [r, g, b] = o.color ?? [255, 255, 255];
-  const opacity = o.opacity === 0 ? 0.25 : Math.min(o.opacity, 1);
-  const escaped = o.text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const colour = `#${[r, g, b].map((c) => c.toString(16).padStart(2, '0')).join('')}`;
-  const textWidth = Math.max(1, Math.min(o.textwidth || Math.floor(size.width / 6), size.width));
-  const rendered = await sharp({
-    text: {
-      text: `<span foreground="${colour}">${escaped}</span>`,
-      font: o.font || 'sans 10',
-      width: textWidth,
-      dpi: o.dpi || 150,
-      rgba: true,
-      wrap: 'word',
-    },
-  })
-    // Scale the alpha channel only: that is the watermark's opacity.
-    .linear([1, 1, 1, opacity], [0, 0, 0, 0])
-    .png()
-    .toBuffer({ resolveWithObject: true });
+/** Pango's size when a font description names none: 12 points. */
+const PANGO_DEFAULT_SIZE: FontSize = { size: 12, pixels: false };
+
+/**
+ * Text is first rendered with letters at most this many pixels tall: a render scales with the font size, so a small one
+ * predicts the real one's size (within 5% at 16-32 pixels, measured on Latin and CJK text) for a fraction of the pixels.
+ */
+const PROBE_EM_PIXELS = 32;
+
+/** Pixels a prediction render may take at most (16 MB of RGBA), going by renderBound. */
+const PROBE_BUDGET_PIXELS = 4_000_000;
+
+/** Below this, Pango may draw nothing at all. */
+const PROBE_MIN_EM_PIXELS = 2;
+
+/** How far over the output a predicted size may be and still be rendered for the exact check: the prediction's error, doubled. */
+const PREDICTION_SLACK = 1.1;
+
+/**
+ * An upper bound of the pixels text takes at letter height `em`, whatever Pango's line breaking does: any character
+ * may end a line (CJK text breaks anywhere), and a run without spaces may not be broken (Latin words overflow the box).
+ * Glyphs are taken as 1.5 em wide and lines as 1.5 em tall.
+ */
+function renderBound(text: string, em: number, boxWidth: number): number {
+  const longestRun = Math.max(...text.split(/\s+/).map((run) => [...run].length));
+  const width = Math.max(boxWidth, longestRun * 1.5 * em);
+  const height = ([...text].length + countLines(text)) * 1.5 * em;
+  return width * height;
+}
+
+/**
+ * Draw the text, tiled or once at (margin, margin). Its size is known before the real render: letters taller than the
+ * output, or a text predicted larger than it, is refused (it could never be drawn whole), so a request cannot make Pango
+ * render gigapixels; what is rendered is about the output's size at most.
+ */
+async function addTextWatermark(pipeline: Sharp, o: ImageOptions, size: { width: number; height: number }, deadline: Deadline): Promise<void> {
+  const dpi = o.dpi || 150;
+  const description = o.font || 'sans 10';
+  const points = fontSize('font', description) ?? PANGO_DEFAULT_SIZE;
+  const em = points.pixels ? points.size : (points.size * dpi) / 72;
+  const boxWidth = Math.max(1, Math.min(o.textwidth || Math.floor(size.width / 6), size.width));
   const margin = o.margin || 0;
-  const fits = rendered.info.width + margin <= size.width && rendered.info.height + margin <= size.height;
-  if (!fits) return;
+  const opacity = o.opacity === 0 ? 0.25 : Math.min(o.opacity, 1);
+  if (em > size.height) {
+    throw new ImageError(
+      'PP_INVALID_PARAM',
+      `Watermark letters of font "${description}" at dpi ${dpi} would be ${Math.round(em)} pixels tall, taller than the ${size.height}-pixel-high image: lower the font size or dpi`,
+    );
+  }
+  const tooLarge = (width: number, height: number, about: string) =>
+    new ImageError(
+      'PP_INVALID_PARAM',
+      `Watermark text would be ${about}${width}x${height} pixels${margin ? ` plus margin ${margin}` : ''}, larger than the ${size.width}x${size.height} image: ` +
+        'shorten text, or lower the font size, dpi, textwidth or margin',
+    );
+
+  const probeEm = Math.max(PROBE_MIN_EM_PIXELS, Math.min(em, PROBE_EM_PIXELS, em * Math.sqrt(PROBE_BUDGET_PIXELS / renderBound(o.text, em, boxWidth))));
+  if (probeEm < em) {
+    const scale = em / probeEm;
+    const probeFont = withFontSize(description, { size: points.size / scale, pixels: points.pixels });
+    const probe = await renderText(o.text, probeFont, dpi, Math.max(1, Math.round(boxWidth / scale)), 1, o.color, deadline);
+    const width = Math.round(probe.info.width * scale);
+    const height = Math.round(probe.info.height * scale);
+    if (width + margin > size.width * PREDICTION_SLACK || height + margin > size.height * PREDICTION_SLACK) throw tooLarge(width, height, 'about ');
+  }
+  const rendered = await renderText(o.text, description, dpi, boxWidth, opacity, o.color, deadline);
+  const { width, height } = rendered.info;
+  if (width + margin > size.width || height + margin > size.height) throw tooLarge(width, height, '');
+  const input = { raw: { width, height, channels: 4 as const } };
   pipeline.composite([
     o.noreplicate
-      ? { input: rendered.data, left: margin, top: margin }
-      : { input: rendered.data, tile: true, gravity: 'northwest' },
+      ? { input: rendered.data, ...input, left: margin, top: margin }
+      : { input: rendered.data, ...input, tile: true, gravity: 'northwest' },
   ]);
+}
+
+interface RenderedText {
+  data: Buffer;
+  info: { width: number; height: number };
+}
+
+/** Render text as RGBA pixels, wrapped at spaces within `width`: a word wider than that overflows it, as in imaginary. */
+async function renderText(text: string, font: string, dpi: number, width: number, opacity: number, color: Rgb | undefined, deadline: Deadline): Promise<RenderedText> {
+  const [r, g, b] = color ?? [255, 255, 255];
+  const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const colour = `#${[r, g, b].map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+  const render = sharp({ text: { text: `<span foreground="${colour}">${escaped}</span>`, font, width, dpi, rgba: true, wrap: 'word' } })
+    // Scale the alpha channel only: that is the watermark's opacity.
+    .linear([1, 1, 1, opacity], [0, 0, 0, 0])
+    .raw({ depth: 'uchar' });
+  try {
+    return await deadline.bound(render).toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    // Blank text, or letters under a pixel: libvips has nothing to draw.
+    if (err instanceof Error && /no text to render/i.test(err.message)) {
+      throw new ImageError('PP_INVALID_PARAM', 'The watermark text draws nothing at this font size and dpi: check text, font and dpi', { cause: err });
+    }
+    throw classifyDecodeError(err);
+  }
 }

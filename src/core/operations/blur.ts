@@ -12,7 +12,7 @@ export const blur = defineOperation({
   validate(o) {
     requireParam(o.sigma > 0 || o.minampl > 0, 'Missing required param: sigma or minampl');
   },
-  apply(image, o, { limits }) {
-    return processImage(image, o, {}, limits);
+  apply(image, o, context) {
+    return processImage(image, o, {}, context);
   },
 });

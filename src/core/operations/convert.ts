@@ -12,7 +12,7 @@ export const convert = defineOperation({
   validate(o) {
     requireParam(o.type !== '', 'Missing required param: type');
   },
-  apply(image, o, { limits }) {
-    return processImage(image, o, {}, limits);
+  apply(image, o, context) {
+    return processImage(image, o, {}, context);
   },
 });

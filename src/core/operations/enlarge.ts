@@ -12,7 +12,7 @@ export const enlarge = defineOperation({
   validate(o) {
     requireParam(o.width > 0 && o.height > 0, 'Missing required params: height, width');
   },
-  apply(image, o, { limits }) {
-    return processImage(image, o, { enlarge: true, crop: !o.nocrop }, limits);
+  apply(image, o, context) {
+    return processImage(image, o, { enlarge: true, crop: !o.nocrop }, context);
   },
 });

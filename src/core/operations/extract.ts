@@ -12,8 +12,8 @@ export const extract = defineOperation({
   validate(o) {
     requireParam(o.areawidth > 0 && o.areaheight > 0, 'Missing required params: areawidth or areaheight');
   },
-  apply(image, o, { limits }) {
+  apply(image, o, context) {
     const area = { top: o.top, left: o.left, width: o.areawidth, height: o.areaheight };
-    return processImage(image, o, { area }, limits);
+    return processImage(image, o, { area }, context);
   },
 });

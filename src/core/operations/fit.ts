@@ -15,8 +15,8 @@ export const fit = defineOperation({
   validate(o) {
     requireParam(o.width > 0 && o.height > 0, 'Missing required params: height, width');
   },
-  apply(image, o, { limits }) {
+  apply(image, o, context) {
     const { width, height } = image.size(autoOrientFor(o));
-    return processImage(image, o, { embed: true, size: fitBox(width, height, o.width, o.height) }, limits);
+    return processImage(image, o, { embed: true, size: fitBox(width, height, o.width, o.height) }, context);
   },
 });

@@ -10,8 +10,8 @@ function mirror(name: 'flip' | 'flop', summary: string, axis: string): Operation
     params: commonParams,
     required: [],
     validate() {},
-    apply(image, o, { limits }) {
-      return processImage(image, { ...o, [name]: true }, {}, limits);
+    apply(image, o, context) {
+      return processImage(image, { ...o, [name]: true }, {}, context);
     },
   });
 }

@@ -13,13 +13,13 @@ export const pillowblur = defineOperation({
   required: [],
   outputType: 'jpeg',
   validate() {},
-  async apply(image, _options, { last }) {
+  async apply(image, _options, { last, deadline }) {
     // As the last step, blur in the upload's own colour space and tag the JPEG with its profile: no colour transform
     // (about 40 ms of a 4 MP request) and wide-gamut photos stay wide. Pillow drops the profile instead.
     const keepProfile = last && image.profile !== undefined;
     const decoder = image.open(true).flatten({ background: { r: 255, g: 255, b: 255 } });
     if (keepProfile) decoder.keepIccProfile();
-    const { data, info } = await decoder.raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await deadline.bound(decoder.raw()).toBuffer({ resolveWithObject: true });
     // On the libuv threadpool when the native kernel is built, so the event loop stays free.
     const blurred = await ringBlurAsync(data, info.width, info.height, info.channels);
     return image.withRaw(blurred, info, keepProfile ? image.profile : undefined);

@@ -14,8 +14,8 @@ export const resize = defineOperation({
   validate(o) {
     requireParam(o.width > 0 || o.height > 0, 'Missing required param: height or width');
   },
-  apply(image, o, { limits }) {
+  apply(image, o, context) {
     const crop = o.defined.has('nocrop') ? !o.nocrop : false;
-    return processImage(image, o, { embed: true, crop }, limits);
+    return processImage(image, o, { embed: true, crop }, context);
   },
 });

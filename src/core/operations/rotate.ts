@@ -12,7 +12,7 @@ export const rotate = defineOperation({
   validate(o) {
     requireParam(o.rotate !== 0, 'Missing required param: rotate');
   },
-  apply(image, o, { limits }) {
-    return processImage(image, o, {}, limits);
+  apply(image, o, context) {
+    return processImage(image, o, {}, context);
   },
 });

@@ -12,7 +12,7 @@ export const smartcrop = defineOperation({
   validate(o) {
     requireParam(o.width > 0 || o.height > 0, 'Missing required param: height or width');
   },
-  apply(image, o, { limits }) {
-    return processImage(image, o, { crop: true, smart: true }, limits);
+  apply(image, o, context) {
+    return processImage(image, o, { crop: true, smart: true }, context);
   },
 });

@@ -12,7 +12,7 @@ export const thumbnail = defineOperation({
   validate(o) {
     requireParam(o.width > 0 || o.height > 0, 'Missing required params: width or height');
   },
-  apply(image, o, { limits }) {
-    return processImage(image, o, { force: true }, limits);
+  apply(image, o, context) {
+    return processImage(image, o, { force: true }, context);
   },
 });

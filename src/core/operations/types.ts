@@ -1,5 +1,6 @@
 /** The shape every operation has: data for the docs, CLI and routes, plus one `apply`. */
 import type { Sharp } from 'sharp';
+import type { Deadline } from '../encoders/deadline.js';
 import type { WorkingImage } from '../image.js';
 import type { Limits } from '../limits.js';
 import type { ImageOptions, ParamName } from '../options.js';
@@ -9,6 +10,8 @@ export interface OperationContext {
   readonly limits: Limits;
   /** The last step writes the output, so it may leave pixels in the input's colour space and tag them. */
   readonly last: boolean;
+  /** The request's one deadline: bound every sharp pipeline an operation runs itself with it. */
+  readonly deadline: Deadline;
 }
 
 export interface Operation {

@@ -14,7 +14,7 @@ export const watermark = defineOperation({
   validate(o) {
     requireParam(o.text !== '', 'Missing required param: text');
   },
-  apply(image, o, { limits }) {
-    return processImage(image, o, {}, limits);
+  apply(image, o, context) {
+    return processImage(image, o, {}, context);
   },
 });

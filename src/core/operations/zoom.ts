@@ -15,8 +15,8 @@ export const zoom = defineOperation({
       requireParam(o.areawidth > 0 || o.areaheight > 0, 'Missing required params: areawidth, areaheight');
     }
   },
-  apply(image, o, { limits }) {
+  apply(image, o, context) {
     const area = o.top > 0 || o.left > 0 ? { top: o.top, left: o.left, width: o.areawidth, height: o.areaheight } : undefined;
-    return processImage(image, o, { zoom: o.factor, area }, limits);
+    return processImage(image, o, { zoom: o.factor, area }, context);
   },
 });

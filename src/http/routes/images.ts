@@ -78,7 +78,7 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
   };
 
   const respond = async (request: FastifyRequest, reply: FastifyReply, prepared: PreparedStep[]) => {
-    // A client that hangs up while queued should not cost a decode.
+    // A client that hangs up while queued should not cost a decode, nor one that hangs up during processing the rest of it.
     const gone = new AbortController();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) gone.abort();
@@ -87,7 +87,7 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     const queuedAt = performance.now();
     const result = await scheduler.run(() => {
       statsOf(request).stages.queue = (performance.now() - queuedAt) / 1000;
-      return timed(request, 'process', () => execute(input, prepared, { limits, decode, negotiate: negotiateFromAccept(request.headers.accept) }));
+      return timed(request, 'process', () => execute(input, prepared, { limits, decode, negotiate: negotiateFromAccept(request.headers.accept), signal: gone.signal }));
     }, gone.signal);
     statsOf(request).bytesOut = result.data.length;
     if (result.negotiated) reply.header('Vary', 'Accept');

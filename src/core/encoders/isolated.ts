@@ -1,0 +1,159 @@
+/**
+ * A request whose work libvips cannot interrupt (AVIF, GIF and whole-image PNG/JPEG encoders, SVG and text renders)
+ * runs whole in a child process, which is killed with SIGKILL when the request's deadline passes or its client leaves:
+ * the CPU is free at once. A worker thread could not be stopped inside native code; a process can.
+ *
+ * Children are forked on first need, one request at a time each, at most one per core, and kept warm for the next
+ * request; a killed one is replaced when next needed. Only the encoded upload and the encoded result cross the IPC
+ * channel, never decoded pixels. This lives in core, not beside the HTTP server, so that run() in the library and the
+ * CLI get the same deadline by default.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import sharp from 'sharp';
+import { ImageError, type ErrorCode } from '../errors.js';
+import type { DecodePolicy, Limits } from '../limits.js';
+import type { ImageOptions } from '../options.js';
+import type { OutputType } from '../params.js';
+import type { RunResult } from '../pipeline.js';
+import type { Deadline } from './deadline.js';
+
+/** One request, as the child needs it: plain data only. */
+export interface IsolatedJob {
+  input: Buffer;
+  steps: { operation: string; options: ImageOptions; ignoreFailure: boolean }[];
+  limits: Limits;
+  decode: DecodePolicy | undefined;
+  /** type=auto's answer for each format the request could otherwise write. */
+  negotiated: Readonly<Record<OutputType, OutputType>> | undefined;
+}
+
+/** What the parent sends: the job, what is left of its deadline, and this process's libvips thread count. */
+export interface IsolatedRequest {
+  job: IsolatedJob;
+  remainingMs: number;
+  concurrency: number;
+}
+
+export type IsolatedReply =
+  | { ok: true; result: RunResult }
+  | { ok: false; code: ErrorCode | undefined; detail: string; stack: string | undefined };
+
+// From source (tsx, tests) the child is TypeScript too and needs the same loader; built, it is plain JavaScript.
+const fromSource = import.meta.url.endsWith('.ts');
+const childEntry = new URL(fromSource ? './isolated-child.ts' : './isolated-child.js', import.meta.url);
+// Resolved when first needed, so that importing core never depends on tsx.
+const childExecArgv = () => (fromSource ? ['--import', import.meta.resolve('tsx')] : []);
+
+/** More children than cores would only share the same CPUs; requests past that wait, on their own deadlines. */
+const maxChildren = availableParallelism();
+
+const idle: ChildProcess[] = [];
+const waiting: ((child: ChildProcess) => void)[] = [];
+let children = 0;
+
+/** A child holds this process open only while it works for it: an idle one must not keep the CLI from exiting. */
+function holdOpen(child: ChildProcess, hold: boolean): void {
+  if (hold) {
+    child.ref();
+    child.channel?.ref();
+  } else {
+    child.unref();
+    child.channel?.unref();
+  }
+}
+
+function spawnChild(): ChildProcess {
+  // No stdout: the server's stdout is its JSON log. stderr is shared, so a crash is seen.
+  const child = fork(childEntry, [], { execArgv: childExecArgv(), serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  children++;
+  let gone = false;
+  const onGone = () => {
+    if (gone) return;
+    gone = true;
+    children--;
+    const at = idle.indexOf(child);
+    if (at >= 0) idle.splice(at, 1);
+    // Its place is free: a request waiting for one gets a new child.
+    const next = waiting.shift();
+    if (next) next(spawnChild());
+  };
+  child.once('exit', onGone);
+  // A failed fork may emit 'error' without 'exit'.
+  child.once('error', onGone);
+  holdOpen(child, false);
+  return child;
+}
+
+function acquire(deadline: Deadline): Promise<ChildProcess> {
+  const ready = idle.pop();
+  if (ready) return Promise.resolve(ready);
+  if (children < maxChildren) return Promise.resolve(spawnChild());
+  return new Promise((resolve, reject) => {
+    const take = (child: ChildProcess) => {
+      cancel();
+      resolve(child);
+    };
+    const cancel = deadline.onStop((reason) => {
+      const at = waiting.indexOf(take);
+      if (at >= 0) waiting.splice(at, 1);
+      reject(reason);
+    });
+    waiting.push(take);
+  });
+}
+
+function release(child: ChildProcess): void {
+  const next = waiting.shift();
+  if (next) return next(child);
+  holdOpen(child, false);
+  idle.push(child);
+}
+
+function toError(reply: Extract<IsolatedReply, { ok: false }>): Error {
+  if (reply.code) return new ImageError(reply.code, reply.detail);
+  const error = new Error(`Isolated image work failed: ${reply.detail}`);
+  if (reply.stack) error.stack = reply.stack;
+  return error;
+}
+
+/** Run `job` in a child; at the deadline or abort the child is killed and this rejects with PP_TIMEOUT or PP_CLIENT_GONE. */
+export async function runIsolated(job: IsolatedJob, deadline: Deadline): Promise<RunResult> {
+  deadline.check();
+  const child = await acquire(deadline);
+  return new Promise<RunResult>((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      cancel();
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      outcome();
+    };
+    const onMessage = (reply: IsolatedReply) =>
+      settle(() => {
+        release(child);
+        if (reply.ok) resolve(reply.result);
+        else reject(toError(reply));
+      });
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+      settle(() => reject(new Error(`The isolated image worker exited (${signal ?? `code ${code}`}) before answering`)));
+    const cancel = deadline.onStop((reason) =>
+      settle(() => {
+        child.kill('SIGKILL');
+        reject(reason);
+      }),
+    );
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    holdOpen(child, true);
+    const request: IsolatedRequest = { job, remainingMs: deadline.remainingMs(), concurrency: sharp.concurrency() };
+    child.send(request, (error) => {
+      if (error) settle(() => {
+        child.kill('SIGKILL');
+        reject(error);
+      });
+    });
+  });
+}
