@@ -6,7 +6,7 @@ import sharp, { type Metadata, type OutputInfo, type Sharp, type SharpOptions } 
 import { ImageError } from './errors.js';
 import { defaultDecodePolicy, type DecodePolicy, type Limits } from './limits.js';
 import { assertSafeMetadata } from './metadata-guard.js';
-import { assertSafeSvg, svgCandidateText } from './svg-guard.js';
+import { assertSafeSvg, svgCandidateXml } from './svg-guard/index.js';
 
 /** Input formats pixelpress accepts; libvips can load more (e.g. its own .v format), which we refuse on purpose. */
 export const inputFormats = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'svg'] as const;
@@ -105,10 +105,10 @@ export class WorkingImage {
 export async function probe(data: Buffer, limits: Limits, policy: DecodePolicy = defaultDecodePolicy): Promise<{ meta: Metadata; format: InputFormat }> {
   if (data.length === 0) throw new ImageError('PP_MISSING_FILE', 'The uploaded file is empty');
   // Before libvips sees any XML: metadata() already runs libxml2 and librsvg over an SVG.
-  const svgText = svgCandidateText(data);
-  if (svgText !== undefined) {
+  const svgXml = await svgCandidateXml(data);
+  if (svgXml !== undefined) {
     if (!policy.svg) throw new ImageError('PP_UNSAFE_SVG', 'SVG input is disabled on this server (PP_ALLOW_SVG=false)');
-    assertSafeSvg(svgText);
+    await assertSafeSvg(svgXml, limits);
   }
   // libvips' header read inflates PNG text and ICC chunks (50 MB each, no total): measure them first, capped.
   await assertSafeMetadata(data, limits);
@@ -123,7 +123,7 @@ export async function probe(data: Buffer, limits: Limits, policy: DecodePolicy =
     throw new ImageError('PP_UNSUPPORTED_MEDIA', `Unsupported image format ${meta.format}; supported: ${inputFormats.join(', ')}`);
   }
   // libvips found an SVG our sniffing did not: it went unchecked, so it is refused.
-  if (format === 'svg' && svgText === undefined) throw new ImageError('PP_UNSAFE_SVG', 'SVG refused: it could not be checked');
+  if (format === 'svg' && svgXml === undefined) throw new ImageError('PP_UNSAFE_SVG', 'SVG refused: it could not be checked');
   const { width, height } = meta;
   if (!width || !height) throw new ImageError('PP_UNDECODABLE', 'The image header declares no size');
   if (width * height > limits.maxInputPixels) {
