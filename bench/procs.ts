@@ -3,7 +3,7 @@
  * /proc, and make sure every one of them is gone when the bench ends, however it ends.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -53,12 +53,16 @@ export async function stop(child: ChildProcess, graceMs = 5000): Promise<void> {
 /** Start a command in its own process group, with stdout and stderr in bench/.logs/<name>.log. */
 export function launch(name: string, command: string, args: string[], options: SpawnOptions & { ipc?: boolean } = {}): ChildProcess {
   mkdirSync(logDir, { recursive: true });
-  const log = openSync(`${logDir}${name}.log`, 'w');
+  // Piped and written by this process, not handed the file: a server's own write_bytes must count only what it
+  // wrote itself (the stress run checks it writes nothing to disk), not its log lines.
+  const log = createWriteStream(`${logDir}${name}.log`);
   const child = spawn(command, args, {
     ...options,
     detached: true,
-    stdio: options.ipc ? ['ignore', log, log, 'ipc'] : ['ignore', log, log],
+    stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
+  child.stdout!.pipe(log, { end: false });
+  child.stderr!.pipe(log, { end: false });
   children.add(child);
   return child;
 }

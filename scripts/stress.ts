@@ -23,6 +23,7 @@ import {
   type HostileInput,
 } from '../test/helpers/hostile-inputs.js';
 import { photo } from '../test/helpers/images.js';
+import { roundTwoAttacks, slowLoris, type AttackOutcome } from '../test/helpers/attacks.js';
 
 const fuzzCount = Number(process.env.STRESS_FUZZ ?? 1000);
 const soakCount = Number(process.env.STRESS_SOAK ?? 5000);
@@ -56,13 +57,55 @@ function multipartOf(field: string, input: HostileInput | { body: Buffer; conten
   return { body: Buffer.concat([Buffer.from(head), input.body, Buffer.from(`\r\n--${boundary}--\r\n`)]), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
+function readProcText(pid: number, file: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function countBy(values: number[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
+/** Probe /health one request at a time until stopped; the slowest answer is what a load balancer's check would see. */
+function watchHealth(base: string): { stop(): Promise<{ maxMs: number; failures: number; samples: number }> } {
+  let running = true, maxMs = 0, failures = 0, samples = 0;
+  const loop = (async () => {
+    while (running) {
+      const t = performance.now();
+      try {
+        const response = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5_000) });
+        await response.arrayBuffer();
+        if (response.status !== 200) failures++;
+      } catch {
+        failures++;
+      }
+      maxMs = Math.max(maxMs, performance.now() - t);
+      samples++;
+      await sleep(50);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { maxMs, failures, samples };
+    },
+  };
+}
+
 // --- the service -------------------------------------------------------------------------------------------------
 execSync('npm run build', { stdio: 'ignore' });
 const emptyTmp = mkdtempSync(join(tmpdir(), 'pp-stress-tmp-'));
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const server = launch('stress-server', process.execPath, ['scripts/start.mjs'], {
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PP_WORKERS: '2', TMPDIR: emptyTmp, LOG_LEVEL: 'warn' },
+  // A 10 s deadline instead of 30 s: the deadline attacks below each hold a worker that long.
+  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PP_WORKERS: '2', TMPDIR: emptyTmp, LOG_LEVEL: 'warn', PP_PROCESS_TIMEOUT_SECONDS: '10' },
 });
 await waitReady(server, 'stress-server', `${base}/health`);
 await sleep(1000); // both workers up
@@ -70,6 +113,7 @@ const rss = new RssSampler(server.pid!);
 const pids = () => processTree(server.pid!);
 const diskBefore = writeBytes(pids());
 const report: Record<string, unknown> = {};
+const photoSmall = await photo(640, 400);
 
 try {
   // --- hostile inputs ------------------------------------------------------------------------------------------
@@ -92,6 +136,45 @@ try {
   for (const input of requests) judge(await post(base, '/', input.body, input.contentType!), input, 'POST / as sent');
   report.hostile = { tried, fiveXx, unexpected };
   console.log(`hostile inputs: ${tried} tried, ${fiveXx} answered 5xx or dropped, ${unexpected} with another status than expected`);
+
+  // --- round-2 attacks, with /health timed throughout ---------------------------------------------------------
+  {
+    const health = watchHealth(base);
+    const baselineMb = treeRssMb(server.pid!);
+    rss.reset();
+    const perWorkerPeakMb = new Map<number, number>();
+    const workerSampler = setInterval(() => {
+      for (const pid of pids().slice(1)) {
+        const kb = Number(/VmRSS:\s+(\d+)/.exec(readProcText(pid, 'status'))?.[1] ?? 0);
+        perWorkerPeakMb.set(pid, Math.max(perWorkerPeakMb.get(pid) ?? 0, kb / 1024));
+      }
+    }, 100);
+    const outcomes: { name: string; status: number; ms: number; ok: boolean }[] = [];
+    for (const attack of await roundTwoAttacks()) {
+      const { status, ms } = await attack.send(base);
+      outcomes.push({ name: attack.name, status, ms: Math.round(ms), ok: attack.expect.includes(status) });
+    }
+    // Slow-loris uploads beside normal clients: the normal ones must still be served.
+    const loris = Array.from({ length: 24 }, () => slowLoris(base));
+    const normal = await Promise.all(Array.from({ length: 8 }, () => post(base, '/resize?width=100', photoSmall, 'image/jpeg')));
+    const lorisOutcomes: AttackOutcome[] = await Promise.all(loris);
+    clearInterval(workerSampler);
+    const peakMb = rss.peakMb;
+    await sleep(3000);
+    const afterMb = treeRssMb(server.pid!);
+    const { maxMs, failures, samples } = await health.stop();
+    const attacksFailed = outcomes.filter((o) => !o.ok);
+    report.attacks = {
+      outcomes,
+      slowLoris: { sockets: 24, statuses: countBy(lorisOutcomes.map((o) => o.status)), normalClientsOk: normal.filter((s) => s === 200).length, normalClients: normal.length },
+      health: { samples, maxMs: Math.round(maxMs), failures },
+      rssMb: { baseline: Math.round(baselineMb), peak: Math.round(peakMb), after3s: Math.round(afterMb), perWorkerPeak: [...perWorkerPeakMb.values()].map(Math.round) },
+    };
+    for (const o of outcomes) console.log(`  ${o.ok ? 'refused' : 'NOT REFUSED'}: ${o.name}: ${o.status} in ${o.ms} ms`);
+    console.log(`round-2 attacks: ${outcomes.length - attacksFailed.length}/${outcomes.length} answered as expected; slow-loris 24 sockets ${JSON.stringify(countBy(lorisOutcomes.map((o) => o.status)))}, ` +
+      `normal clients ${normal.filter((s) => s === 200).length}/${normal.length} OK; /health max ${maxMs.toFixed(0)} ms over ${samples} probes (${failures} failed); ` +
+      `RSS baseline ${baselineMb.toFixed(0)} MB, peak ${peakMb.toFixed(0)} MB, 3 s after ${afterMb.toFixed(0)} MB; per-worker peak ${[...perWorkerPeakMb.values()].map((v) => v.toFixed(0)).join(', ')} MB`);
+  }
 
   // --- fuzz ----------------------------------------------------------------------------------------------------
   const seed = randomSeed();
@@ -130,6 +213,28 @@ try {
   const healthy = (await fetch(`${base}/health`)).status === 200 && (await post(base, '/', form.body, form.contentType)) === 200;
   report.crashes = { kills, restarts, requests: crashStatuses.length, ok: crashStatuses.filter((s) => s === 200).length, dropped: crashStatuses.filter((s) => s !== 200).length, healthyAfter: healthy };
   console.log(`worker crashes: ${kills} SIGSEGV sent, ${restarts} restarts, ${crashStatuses.filter((s) => s === 200).length}/${crashStatuses.length} requests OK during them, healthy after: ${healthy}`);
+
+  // --- every worker killed at once: the supervisor restarts them (it used to exit for good) ------------------------
+  {
+    // pids(): start.mjs, then the supervisor (also dist/http/server.js), then the workers and their encoder children.
+    const supervisor = pids()[1];
+    const workers = pids().filter((pid) => pid !== supervisor && /dist\/http\/server\.js/.test(readProcText(pid, 'cmdline')));
+    const killedAt = performance.now();
+    for (const pid of workers) process.kill(pid, 'SIGKILL');
+    let recoveredMs = NaN;
+    while (performance.now() - killedAt < 30_000) {
+      const status = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.status, () => 0);
+      // A 200 from a dying worker is possible in the first instant; only count one after the kill took effect.
+      if (status === 200 && workers.every((pid) => !readProcText(pid, 'status'))) {
+        recoveredMs = performance.now() - killedAt;
+        break;
+      }
+      await sleep(20);
+    }
+    report.allWorkersKilled = { killed: workers.length, answeredAgainMs: Math.round(recoveredMs) };
+    console.log(`all ${workers.length} workers killed at once: /health answered again after ${recoveredMs.toFixed(0)} ms`);
+    await sleep(2000); // let the second replacement start before the overload
+  }
 
   // --- overload ------------------------------------------------------------------------------------------------
   const big = multipartOf('img', { body: await photo(2560, 1600), contentType: 'image/jpeg', filename: 'w1.jpg' });

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { defaultDecodePolicy, defaultLimits, limitEnv, type DecodePolicy, type Limits } from '../core/limits.js';
 import { defaultUploadPace, type UploadPace } from './input.js';
 import { checkAccessOptions, type AccessOptions } from './plugins/access.js';
-import { defaultReceiveLimits, type SchedulerOptions } from './scheduler.js';
+import { defaultMaxReceiving, defaultReceiveLimits, type SchedulerOptions } from './scheduler.js';
 
 export interface ServerConfig {
   host: string;
@@ -69,6 +69,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   const workers = integerFromEnv(env, 'PP_WORKERS', cores, 0);
   // One image per core in each worker: while one waits on its upload or on JavaScript, another keeps libvips busy.
   const concurrency = integerFromEnv(env, 'PP_CONCURRENCY', cores);
+  const queueSize = integerFromEnv(env, 'PP_QUEUE_SIZE', 4 * concurrency, 0);
   return {
     host: env.HOST || '127.0.0.1',
     // PORT=0 asks the OS for a free port (tests use it).
@@ -80,9 +81,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     },
     scheduler: {
       concurrency,
-      queueSize: integerFromEnv(env, 'PP_QUEUE_SIZE', 4 * concurrency, 0),
-      // Receiving costs a socket and the bytes that arrived, not a processing place: many slow networks at once.
-      maxReceiving: integerFromEnv(env, 'PP_MAX_RECEIVING', defaultReceiveLimits.maxReceiving),
+      queueSize,
+      // Receiving costs a socket and the bytes that arrived, not a processing place.
+      maxReceiving: integerFromEnv(env, 'PP_MAX_RECEIVING', defaultMaxReceiving(concurrency, queueSize)),
       maxReceiveBytes: integerFromEnv(env, 'PP_MAX_RECEIVE_BYTES', defaultReceiveLimits.maxReceiveBytes),
     },
     upload: {

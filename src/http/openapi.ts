@@ -114,7 +114,7 @@ export function buildOpenApiDocument(): Json {
       get: {
         operationId: 'ready',
         tags: ['service'],
-        summary: 'Readiness: 503 while draining or when every slot and queue place is taken',
+        summary: 'Readiness: 503 while draining, when every slot and queue place is taken, or when the receive gate is full',
         responses: { 200: { description: 'Ready for work' }, 503: { description: 'Draining or saturated' } },
       },
     },

@@ -23,7 +23,14 @@ export interface SchedulerOptions {
 }
 
 /** Defaults for the receive gate: wide enough for many slow clients, each place costs no memory until bytes arrive. */
-export const defaultReceiveLimits = { maxReceiving: 128, maxReceiveBytes: 256 * 1024 * 1024 } as const;
+export const defaultReceiveLimits = { maxReceiveBytes: 256 * 1024 * 1024 } as const;
+
+/**
+ * Uploads received at once by default: twice the processing places. More would only receive bodies that are refused
+ * once complete (under a 64-client overload, 128 places cut accepted throughput by a quarter); fewer would let a
+ * burst of slow clients fill the gate before the watchdog can end them.
+ */
+export const defaultMaxReceiving = (concurrency: number, queueSize: number): number => 2 * (concurrency + queueSize);
 
 export interface Scheduler {
   /**
@@ -58,7 +65,7 @@ function checkCount(name: string, value: number, min: number): void {
 }
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
-  const { concurrency, queueSize, maxReceiving = defaultReceiveLimits.maxReceiving, maxReceiveBytes = defaultReceiveLimits.maxReceiveBytes } = options;
+  const { concurrency, queueSize, maxReceiving = defaultMaxReceiving(concurrency, queueSize), maxReceiveBytes = defaultReceiveLimits.maxReceiveBytes } = options;
   checkCount('concurrency', concurrency, 1);
   checkCount('queueSize', queueSize, 0);
   checkCount('maxReceiving', maxReceiving, 1);

@@ -182,8 +182,10 @@ test('a full receive gate ends the slowest upload behind the rate so a new clien
 });
 
 test('24 slowloris uploads hold no processing place: normal clients get 200, the slow ones 408 after the grace', { timeout: 120_000 }, async () => {
-  // Two workers of 1 slot + 4 queue places: 10 processing places in all, fewer than the 24 slow uploads.
-  const server = await startServer({ PP_WORKERS: '2', PP_CONCURRENCY: '1', PP_QUEUE_SIZE: '4' });
+  // Two workers of 1 slot + 4 queue places: 10 processing places in all, fewer than the 24 slow uploads. The receive
+  // gate is widened so that all 24 are held at once (by default it has 2 x 5 places per worker, and the test of a full
+  // gate above shows the slowest being ended to make room).
+  const server = await startServer({ PP_WORKERS: '2', PP_CONCURRENCY: '1', PP_QUEUE_SIZE: '4', PP_MAX_RECEIVING: '32' });
   const metric = async (name: string): Promise<number> => {
     const text = await (await fetch(`${server.base}/metrics`)).text();
     return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);

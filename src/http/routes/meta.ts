@@ -15,11 +15,12 @@ export const versions = {
 export async function metaRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', async () => versions);
   app.get('/health', async () => ({ status: 'ok', uptime: Math.round(process.uptime()) }));
-  // Readiness for load balancers: false while shutting down or when every slot and queue place is taken.
+  // Readiness for load balancers: false while shutting down, when every slot and queue place is taken, or when the
+  // receive gate (uploads still arriving) is full.
   app.get('/ready', async (_request, reply) => {
     const { scheduler, draining } = app.pixelpress;
     const ready = !draining && !scheduler.saturated;
-    const body = { ready, draining, admitted: scheduler.admitted, queued: scheduler.queued, running: scheduler.running };
+    const body = { ready, draining, receiving: scheduler.receiving, admitted: scheduler.admitted, queued: scheduler.queued, running: scheduler.running };
     return reply.code(ready ? 200 : 503).send(body);
   });
   app.get('/problems/:code', async (request, reply) => {
