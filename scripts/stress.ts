@@ -43,7 +43,8 @@ function writeBytes(pids: number[]): number {
 
 async function post(base: string, path: string, body: Buffer, contentType: string, signal?: AbortSignal): Promise<number> {
   try {
-    const response = await fetch(base + path, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType }, ...(signal ? { signal } : {}) });
+    // A bound on every request, so a connection lost with a killed worker cannot hang the run: 60 s is twice the deadline.
+    const response = await fetch(base + path, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType }, signal: signal ?? AbortSignal.timeout(60_000) });
     await response.arrayBuffer();
     return response.status;
   } catch {
@@ -114,6 +115,14 @@ const pids = () => processTree(server.pid!);
 const diskBefore = writeBytes(pids());
 const report: Record<string, unknown> = {};
 const photoSmall = await photo(640, 400);
+/** Bytes the server tree wrote to storage after each section (dead workers' writes count in the supervisor's). */
+const diskBySection: Record<string, number> = {};
+let diskMark = diskBefore;
+const markDisk = (section: string) => {
+  const now = writeBytes(pids());
+  diskBySection[section] = now - diskMark;
+  diskMark = now;
+};
 
 try {
   // --- hostile inputs ------------------------------------------------------------------------------------------
@@ -137,6 +146,7 @@ try {
   report.hostile = { tried, fiveXx, unexpected };
   console.log(`hostile inputs: ${tried} tried, ${fiveXx} answered 5xx or dropped, ${unexpected} with another status than expected`);
 
+  markDisk('hostile');
   // --- round-2 attacks, with /health timed throughout ---------------------------------------------------------
   {
     const health = watchHealth(base);
@@ -176,6 +186,7 @@ try {
       `RSS baseline ${baselineMb.toFixed(0)} MB, peak ${peakMb.toFixed(0)} MB, 3 s after ${afterMb.toFixed(0)} MB; per-worker peak ${[...perWorkerPeakMb.values()].map((v) => v.toFixed(0)).join(', ')} MB`);
   }
 
+  markDisk('attacks');
   // --- fuzz ----------------------------------------------------------------------------------------------------
   const seed = randomSeed();
   const bases = await fuzzBases();
@@ -188,6 +199,7 @@ try {
   report.fuzz = { seed, cases: fuzzCount, requests: fuzzRequests, failures: fuzzFailures };
   console.log(`fuzz: ${fuzzCount} cases (${fuzzRequests} requests, seed ${seed}), ${fuzzFailures} failures (5xx, malformed or slow)`);
 
+  markDisk('fuzz');
   // --- workers killed under load --------------------------------------------------------------------------------
   const photoJpeg = await photo(1280, 800);
   const form = multipartOf('img', { body: photoJpeg, contentType: 'image/jpeg', filename: 'p.jpg' });
@@ -214,6 +226,7 @@ try {
   report.crashes = { kills, restarts, requests: crashStatuses.length, ok: crashStatuses.filter((s) => s === 200).length, dropped: crashStatuses.filter((s) => s !== 200).length, healthyAfter: healthy };
   console.log(`worker crashes: ${kills} SIGSEGV sent, ${restarts} restarts, ${crashStatuses.filter((s) => s === 200).length}/${crashStatuses.length} requests OK during them, healthy after: ${healthy}`);
 
+  markDisk('crashes');
   // --- every worker killed at once: the supervisor restarts them (it used to exit for good) ------------------------
   {
     // pids(): start.mjs, then the supervisor (also dist/http/server.js), then the workers and their encoder children.
@@ -236,6 +249,7 @@ try {
     await sleep(2000); // let the second replacement start before the overload
   }
 
+  markDisk('kill-all');
   // --- overload ------------------------------------------------------------------------------------------------
   const big = multipartOf('img', { body: await photo(2560, 1600), contentType: 'image/jpeg', filename: 'w1.jpg' });
   const overloadSeconds = 10;
@@ -264,6 +278,7 @@ try {
   console.log(`overload: 64 clients offered ${(offered / overloadSeconds).toFixed(1)} req/s, accepted ${(accepted.length / overloadSeconds).toFixed(1)} req/s, ` +
     `${rejectedMs.length} answered 503 (p99 ${percentile(rejectedMs, 99).toFixed(1)} ms), ${other} other; accepted p50 ${percentile(accepted, 50).toFixed(0)} ms, p99 ${percentile(accepted, 99).toFixed(0)} ms; peak RSS ${rss.peakMb.toFixed(0)} MB`);
 
+  markDisk('overload');
   // --- soak ----------------------------------------------------------------------------------------------------
   const small = await photo(640, 400);
   const png = await photo(450, 300, 'png');
@@ -288,11 +303,16 @@ try {
   report.soak = { requests: soakCount, errors: soakErrors, rssCheckpointsMb: checkpoints.map((v) => Math.round(v)), peakRssMb: Math.round(rss.peakMb), postSoakRssMb: Math.round(afterSoak) };
   console.log(`soak: ${soakCount} mixed requests, ${soakErrors} errors; RSS every 10%: ${checkpoints.map((v) => v.toFixed(0)).join(' ')} MB; peak ${rss.peakMb.toFixed(0)} MB, 2 s after ${afterSoak.toFixed(0)} MB`);
 
+  markDisk('soak');
   // --- disk ----------------------------------------------------------------------------------------------------
   const written = writeBytes(pids()) - diskBefore;
   const tmpEntries = readdirSync(emptyTmp).length;
-  report.disk = { bytesWrittenByLiveProcesses: written, tempFiles: tmpEntries };
+  report.disk = { bytesWrittenByLiveProcesses: written, tempFiles: tmpEntries, bySection: diskBySection };
   console.log(`disk: ${written} bytes written by the server processes alive at the end, ${tmpEntries} files in its TMPDIR`);
+  for (const pid of pids()) {
+    const bytes = writeBytes([pid]);
+    if (bytes > 0) console.log(`  pid ${pid} (${readProcText(pid, 'cmdline').replace(/\0/g, ' ').trim()}) wrote ${bytes} bytes`);
+  }
 } finally {
   rss.close();
   await stop(server);
