@@ -125,6 +125,10 @@ const markDisk = (section: string) => {
 };
 
 try {
+  // /health is timed through every hostile section (hostile inputs, round-2 attacks, fuzz): a load balancer's check
+  // must keep answering while the service refuses attacks.
+  const hostileHealth = watchHealth(base);
+
   // --- hostile inputs ------------------------------------------------------------------------------------------
   const hostile = await hostileImages();
   const requests = await hostileRequests();
@@ -200,6 +204,12 @@ try {
   console.log(`fuzz: ${fuzzCount} cases (${fuzzRequests} requests, seed ${seed}), ${fuzzFailures} failures (5xx, malformed or slow)`);
 
   markDisk('fuzz');
+  {
+    const { maxMs, failures, samples } = await hostileHealth.stop();
+    report.healthDuringHostileSections = { samples, maxMs: Math.round(maxMs), failures };
+    console.log(`/health through hostile inputs, attacks and fuzz: max ${maxMs.toFixed(0)} ms over ${samples} probes, ${failures} failed`);
+  }
+
   // --- workers killed under load --------------------------------------------------------------------------------
   const photoJpeg = await photo(1280, 800);
   const form = multipartOf('img', { body: photoJpeg, contentType: 'image/jpeg', filename: 'p.jpg' });

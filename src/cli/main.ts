@@ -76,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
   const result = await run(await readInput(inputPath), steps, { source });
   if (outputPath && outputPath !== '-') await writeFile(outputPath, result.data);
   else process.stdout.write(result.data);
+  if (result.ignored?.length) process.stderr.write(`pixelpress: ${command} ignored ${result.ignored.map((name) => `--${name}`).join(', ')}\n`);
   process.stderr.write(`${result.type} ${result.width}x${result.height} ${result.data.length} bytes\n`);
   return 0;
 }

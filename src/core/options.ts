@@ -112,6 +112,18 @@ export function parseOptions(raw: Readonly<Record<string, unknown>>, source: Sou
   return options as unknown as ImageOptions;
 }
 
+/**
+ * `options` with only `names` kept and every other parameter at its default: an operation never sees another's
+ * parameters (a `text` sent to /resize draws nothing, as in imaginary, whose operations each pick their own).
+ */
+export function scopeOptions(options: ImageOptions, names: readonly ParamName[]): ImageOptions {
+  const scoped = defaultOptions() as unknown as Record<string, unknown>;
+  const all = options as unknown as Record<string, unknown>;
+  for (const name of names) scoped[name] = all[name];
+  scoped.defined = new Set([...options.defined].filter((name) => names.includes(name)));
+  return scoped as unknown as ImageOptions;
+}
+
 export function requireParam(condition: boolean, detail: string): void {
   if (!condition) throw new ImageError('PP_MISSING_PARAM', detail);
 }

@@ -12,7 +12,7 @@ import { ImageError } from './errors.js';
 import { classifyDecodeError, probe, WorkingImage, type InputFormat } from './image.js';
 import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } from './limits.js';
 import { findOperation, type Operation } from './operations/index.js';
-import { parseOptions, type ImageOptions } from './options.js';
+import { parseOptions, scopeOptions, type ImageOptions } from './options.js';
 import { outputTypes, type OutputType, type Source } from './params.js';
 
 export interface Step {
@@ -49,12 +49,22 @@ export interface RunResult {
   height: number;
   /** True when type=auto chose the format, so the answer depends on Accept. */
   negotiated: boolean;
+  /** From run(): parameters that no step used (checked, never applied); the HTTP layer sends them as PP-Ignored-Params. */
+  ignored?: readonly string[];
 }
 
 export interface PreparedStep {
   operation: Operation;
+  /** Only the operation's own parameters (see scopeOptions). */
   options: ImageOptions;
   ignoreFailure: boolean;
+  /** Parameters given to this step that it does not use, known or not: checked (as imaginary does), never applied. */
+  ignored: readonly string[];
+}
+
+/** Every parameter some step ignored, once each, in the order given: the HTTP layer's PP-Ignored-Params header. */
+export function ignoredParams(prepared: readonly PreparedStep[]): string[] {
+  return [...new Set(prepared.flatMap((step) => step.ignored))];
 }
 
 /** Validate every step (names, params, required params) before any pixel is decoded. */
@@ -66,16 +76,21 @@ export function prepare(steps: readonly Step[], limits: Limits, source: Source =
   return steps.map((step) => {
     const operation = findOperation(step.operation);
     if (!operation) throw new ImageError('PP_INVALID_PIPELINE', `Unsupported operation name: ${step.operation}`);
-    const options = parseOptions(step.params ?? {}, source);
+    const raw = step.params ?? {};
+    // Every known parameter is checked, so a bad value anywhere is a 400 as in imaginary; only the own ones are kept.
+    const options = scopeOptions(parseOptions(raw, source), operation.params);
     operation.validate(options);
-    return { operation, options, ignoreFailure: step.ignoreFailure ?? false };
+    const ignored = Object.keys(raw).filter((name) => !(operation.params as readonly string[]).includes(name));
+    return { operation, options, ignoreFailure: step.ignoreFailure ?? false, ignored };
   });
 }
 
 export async function run(input: Buffer, steps: readonly Step[], runOptions: RunOptions = {}): Promise<RunResult> {
   const limits = resolveLimits(runOptions.limits);
   const decode = { ...defaultDecodePolicy, ...runOptions.decode };
-  return execute(input, prepare(steps, limits, runOptions.source), { limits, negotiate: runOptions.negotiate, decode, signal: runOptions.signal });
+  const prepared = prepare(steps, limits, runOptions.source);
+  const result = await execute(input, prepared, { limits, negotiate: runOptions.negotiate, decode, signal: runOptions.signal });
+  return { ...result, ignored: ignoredParams(prepared) };
 }
 
 /**
@@ -107,7 +122,7 @@ export async function executeJob(job: IsolatedJob, remainingMs: number): Promise
   const prepared = job.steps.map((step) => {
     const operation = findOperation(step.operation);
     if (!operation) throw new ImageError('PP_INVALID_PIPELINE', `Unsupported operation name: ${step.operation}`);
-    return { operation, options: step.options, ignoreFailure: step.ignoreFailure };
+    return { operation, options: step.options, ignoreFailure: step.ignoreFailure, ignored: [] };
   });
   const negotiated = job.negotiated;
   const options: ExecuteOptions = { limits: job.limits, decode: job.decode, ...(negotiated ? { negotiate: (fallback: OutputType) => negotiated[fallback] } : {}) };

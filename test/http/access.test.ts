@@ -289,7 +289,7 @@ describe('CORS', () => {
       const response = await postRaw(app, `/resize?${query}&sign=${sign(SIGNATURE_KEY, '/resize', query)}`, jpeg, 'image/jpeg', { origin, 'api-key': API_KEY, accept: 'image/webp' });
       assert.equal(response.statusCode, 200, response.body);
       assert.equal(response.headers['access-control-allow-origin'], origin);
-      assert.equal(response.headers['access-control-expose-headers'], 'Image-Width, Image-Height');
+      assert.equal(response.headers['access-control-expose-headers'], 'Image-Width, Image-Height, PP-Ignored-Params');
       assert.equal(response.headers['access-control-allow-credentials'], undefined);
       const vary = String(response.headers.vary).split(/\s*,\s*/);
       assert.ok(vary.includes('Accept') && vary.includes('Origin'), `Vary: ${response.headers.vary}`);

@@ -31,12 +31,16 @@ export interface Operation {
   apply(image: WorkingImage, options: ImageOptions, context: OperationContext): Promise<Sharp | WorkingImage>;
 }
 
-/** Parameters every imaginary endpoint honours besides its own (they all pass through bimg's options). */
+/**
+ * Parameters every imaginary endpoint but /info and /autorotate honours besides its own: they all pass through
+ * bimg's options (`/flip?width=100` also resizes, `sigma` blurs anywhere). Anything else is ignored and named.
+ */
 export const commonParams: readonly ParamName[] = [
-  'type', 'quality', 'compression', 'interlace', 'palette', 'speed', 'stripmeta', 'noprofile', 'norotation',
+  'width', 'height', 'gravity', 'type', 'quality', 'compression', 'interlace', 'palette', 'speed', 'stripmeta', 'noprofile', 'norotation',
   'rotate', 'flip', 'flop', 'force', 'embed', 'extend', 'background', 'colorspace', 'sigma', 'minampl', 'aspectratio',
 ];
 
 export function defineOperation(operation: Operation): Operation {
-  return Object.freeze(operation);
+  // An operation's own parameters come first; the common ones it also lists are kept once.
+  return Object.freeze({ ...operation, params: [...new Set(operation.params)] });
 }

@@ -171,7 +171,7 @@ export const accessPlugin = fp<AccessOptions>(
         origin: corsOrigins.includes('*') ? '*' : [...corsOrigins],
         methods: ['GET', 'POST'],
         allowedHeaders: ['Origin', 'Accept', 'Content-Type', 'API-Key'],
-        exposedHeaders: ['Image-Width', 'Image-Height'],
+        exposedHeaders: ['Image-Width', 'Image-Height', 'PP-Ignored-Params'],
         // API-Key and image Content-Types make every POST preflighted; let browsers cache the answer for 10 minutes.
         maxAge: 600,
         // A bare OPTIONS (no Origin) gets a harmless 204 instead of a text/plain 400 outside the problem+json catalogue.

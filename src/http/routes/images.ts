@@ -5,7 +5,7 @@ import { ImageError } from '../../core/errors.js';
 import type { DecodePolicy, Limits } from '../../core/limits.js';
 import { operations } from '../../core/operations/index.js';
 import { parseOptions } from '../../core/options.js';
-import { describe, execute, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
+import { describe, execute, ignoredParams, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
 import { parseOperations } from '../../core/pipeline-json.js';
 import { checkMultipartBoundary, createUploadWatchdog, readUpload, registerRawBodyParser, type UploadPace } from '../input.js';
 import { negotiateFromAccept } from '../negotiate.js';
@@ -15,6 +15,12 @@ import { statsOf, timed } from '../state.js';
 const MULTIPART_SLACK_BYTES = 64 * 1024;
 
 type Query = Record<string, string | string[] | undefined>;
+
+/** The query without the access parameters, which the access layer reads: the rest is for the image operation. */
+function imageParams(query: Query): Query {
+  const { key: _key, sign: _sign, ...rest } = query;
+  return rest;
+}
 
 /** A request's places: the receive place is held by its watch; the processing place is taken once the body is in. */
 interface Admission {
@@ -77,7 +83,7 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     return input;
   };
 
-  const respond = async (request: FastifyRequest, reply: FastifyReply, prepared: PreparedStep[]) => {
+  const respond = async (request: FastifyRequest, reply: FastifyReply, prepared: PreparedStep[], ignored: readonly string[] = ignoredParams(prepared)) => {
     // A client that hangs up while queued should not cost a decode, nor one that hangs up during processing the rest of it.
     const gone = new AbortController();
     reply.raw.once('close', () => {
@@ -91,6 +97,8 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     }, gone.signal);
     statsOf(request).bytesOut = result.data.length;
     if (result.negotiated) reply.header('Vary', 'Accept');
+    // Parameters checked but not applied (imaginary ignores them silently): say so, so nobody wonders why nothing happened.
+    if (ignored.length > 0) reply.header('PP-Ignored-Params', ignored.join(', '));
     return reply
       .type(result.mime)
       .header('Image-Width', String(result.width))
@@ -100,11 +108,11 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
 
   // The seed route's one step never changes: check it once.
   const seed = prepare([{ operation: 'pillowblur' }], limits);
-  app.post('/', (request, reply) => respond(request, reply, seed));
+  app.post('/', (request, reply) => respond(request, reply, seed, Object.keys(imageParams(request.query as Query))));
 
   for (const operation of routedOperations) {
     app.post(`/${operation.name}`, (request, reply) => {
-      const step: Step = { operation: operation.name, params: request.query as Query };
+      const step: Step = { operation: operation.name, params: imageParams(request.query as Query) };
       return respond(request, reply, prepare([step], limits, 'query'));
     });
   }
@@ -117,7 +125,8 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     if (raw === undefined) throw new ImageError('PP_INVALID_PIPELINE', 'Missing required param: operations');
     const prepared = prepare(parseOperations(raw), limits, 'json');
     if (topLevel.type === 'auto') reply.header('Vary', 'Accept');
-    return respond(request, reply, prepared);
+    const topLevelIgnored = Object.keys(imageParams(query)).filter((name) => name !== 'operations');
+    return respond(request, reply, prepared, [...new Set([...topLevelIgnored, ...ignoredParams(prepared)])]);
   });
 
   app.post('/info', async (request) => {
