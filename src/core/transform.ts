@@ -73,9 +73,12 @@ export async function processImage(image: WorkingImage, o: ImageOptions, flags: 
 
   const pipeline = image.open(autoOrient);
   if (angle !== 0) pipeline.rotate(angle);
-  // imaginary's flip mirrors left-right (sharp's flop) and its flop mirrors top-bottom (sharp's flip).
-  if (o.flip) pipeline.flop();
-  if (o.flop) pipeline.flip();
+  // imaginary's flip mirrors left-right (sharp's flop) and its flop mirrors top-bottom (sharp's flip), after the
+  // rotation (bimg rotates, then mirrors). sharp mirrors before it rotates, whatever the call order, so after a quarter
+  // turn the mirror axis is swapped to give the same image.
+  const quarterTurn = angle === 90 || angle === 270;
+  if (o.flip) (quarterTurn ? pipeline.flip() : pipeline.flop());
+  if (o.flop) (quarterTurn ? pipeline.flop() : pipeline.flip());
 
   const { finish } = plan;
   if (finish.kind === 'smartcrop') {

@@ -184,3 +184,12 @@ test('ignore_failure keeps the image as it was before the failing step', async (
   const { meta } = await call(`/pipeline?operations=${encodeURIComponent(ops)}`);
   assert.deepEqual([meta.width, meta.height], [100, 63]);
 });
+
+test('rotate then mirror, in bimg\'s order: a quarter turn with flip is a transpose, with flop the other diagonal', async () => {
+  // Worked out by hand: rotating 90 degrees clockwise maps (x, y) to (H-1-y, x); mirroring after it gives these.
+  const transpose = mapPixels(sourceRaw, 400, 640, (x, y) => [y, x]);
+  const antiTranspose = mapPixels(sourceRaw, 400, 640, (x, y) => [639 - y, 399 - x]);
+  assert.equal(psnr((await call('/rotate?rotate=90&flip=true&type=png')).raw, transpose), Infinity, 'rotate 90 + flip');
+  assert.equal(psnr((await call('/rotate?rotate=90&flop=true&type=png')).raw, antiTranspose), Infinity, 'rotate 90 + flop');
+  assert.equal(psnr((await call('/rotate?rotate=270&flip=true&type=png')).raw, antiTranspose), Infinity, 'rotate 270 + flip');
+});
