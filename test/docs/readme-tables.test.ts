@@ -1,0 +1,63 @@
+/** The README's endpoint table, environment tables and library example against the code they describe. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { limitEnv } from '../../src/core/limits.js';
+import { buildOpenApiDocument } from '../../src/http/openapi.js';
+import { photo } from '../helpers/images.js';
+import { ensureBuilt } from '../helpers/server-process.js';
+
+const root = new URL('../../', import.meta.url);
+const readme = readFileSync(new URL('README.md', root), 'utf8');
+const section = (heading: string) => {
+  const start = readme.indexOf(`\n## ${heading}\n`);
+  assert.ok(start >= 0, `README has a "## ${heading}" section`);
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
+};
+
+test('the endpoint table lists exactly the routes the OpenAPI document (and so the app) serves', () => {
+  const rows = [...section('Endpoints').matchAll(/^\| (`[^|]+`) \|/gm)].map((m) => m[1]!);
+  // "`POST /flip` / `POST /flop`" is one row for two routes.
+  const documented = new Set(rows.flatMap((cell) => [...cell.matchAll(/`(GET|POST) (\/[a-z]*)`/g)].map((m) => `${m[1]} ${m[2]}`)));
+  const paths = (buildOpenApiDocument() as { paths: Record<string, Record<string, unknown>> }).paths;
+  // Service routes are described in "Operations" and "Errors"; the table is for images, the versions and liveness.
+  const elsewhere = new Set(['GET /ready', 'GET /metrics', 'GET /problems/{code}']);
+  const served = new Set(Object.entries(paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`)).filter((route) => !elsewhere.has(route)));
+  assert.deepEqual([...documented].sort(), [...served].sort());
+});
+
+test('the environment tables name every variable the server reads, and only those', () => {
+  const config = readFileSync(new URL('src/http/config.ts', root), 'utf8');
+  const read = new Set([
+    ...Object.values(limitEnv),
+    ...[...config.matchAll(/(?:FromEnv\(env, |env\.)'?(PP_[A-Z_]+|PORT|HOST|LOG_LEVEL)/g)].map((m) => m[1]!),
+  ]);
+  const tables = section('Limits and configuration') + section('Access control');
+  const documented = new Set([...tables.matchAll(/^\| `([A-Z_]+)`(?: \/ `([A-Z_]+)`)? \|/gm)].flatMap((m) => [m[1]!, m[2]].filter((name): name is string => Boolean(name))));
+  assert.deepEqual([...documented].sort(), [...read].sort());
+});
+
+test('the library example runs as written against the built package', { timeout: 120_000 }, async () => {
+  await ensureBuilt();
+  const example = /## CLI and library[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)![1]!;
+  // Inside the package, so `import ... from 'pixelpress'` resolves to the package itself through its exports.
+  const file = new URL('.readme-example.test-tmp.mjs', root);
+  const input = await photo(640, 480);
+  writeFileSync(file, [
+    `const input = Buffer.from(${JSON.stringify(input.toString('base64'))}, 'base64');`,
+    example,
+    'await app.ready();',
+    'console.log(JSON.stringify({ width, height, mime, bytes: data.length, routes: app.hasRoute({ method: "POST", url: "/resize" }) }));',
+    'await app.close();',
+  ].join('\n'));
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [file.pathname], { timeout: 60_000 });
+    assert.deepEqual(JSON.parse(stdout), { width: 256, height: 192, mime: 'image/webp', bytes: JSON.parse(stdout).bytes, routes: true });
+    assert.ok(JSON.parse(stdout).bytes > 100);
+  } finally {
+    rmSync(file, { force: true });
+  }
+});
