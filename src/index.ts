@@ -1,5 +1,5 @@
 /** The library API: the same registry and pipeline the HTTP service and CLI use. */
-export { run, execute, prepare, describe } from './core/pipeline.js';
+export { run, execute, prepare, info } from './core/pipeline.js';
 export type { Step, RunOptions, RunResult, ImageInfo, PreparedStep } from './core/pipeline.js';
 export { parseOperations } from './core/pipeline-json.js';
 export { operations, findOperation } from './core/operations/index.js';

@@ -6,7 +6,7 @@ import { isImageError } from '../core/errors.js';
 import { findOperation, operations } from '../core/operations/index.js';
 import { paramNames, paramTable } from '../core/options.js';
 import { resolveLimits } from '../core/limits.js';
-import { describe, prepare, run, type Step } from '../core/pipeline.js';
+import { info, prepare, run, type Step } from '../core/pipeline.js';
 import { parseOperations } from '../core/pipeline-json.js';
 
 const usage = `Usage: pixelpress <command> [--param value ...] [-i input] [-o output]
@@ -66,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   const { input: inputPath, output: outputPath, operations: operationsJson, ...params } = values as Record<string, string | undefined>;
   if (command === 'info') {
-    process.stdout.write(`${JSON.stringify(await describe(await readInput(inputPath)), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(await info(await readInput(inputPath)), null, 2)}\n`);
     return 0;
   }
   const steps: Step[] = command === 'pipeline' ? parseOperations(operationsJson ?? '') : [{ operation: command, params: params as Record<string, string> }];

@@ -11,6 +11,8 @@ import { assertSafeSvg, svgCandidateXml } from './svg-guard/index.js';
 /** Input formats pixelpress accepts; libvips can load more (e.g. its own .v format), which we refuse on purpose. */
 export const inputFormats = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'svg'] as const;
 export type InputFormat = (typeof inputFormats)[number];
+/** For messages that must say what would have worked. */
+const inputFormatList = 'JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIF or SVG';
 
 interface EncodedSource {
   readonly kind: 'encoded';
@@ -156,7 +158,7 @@ export function classifyDecodeError(err: unknown): ImageError {
   const message = err instanceof Error ? err.message : String(err);
   const firstLine = message.split('\n')[0]?.trim() ?? '';
   if (/unsupported image format/i.test(message)) {
-    return new ImageError('PP_UNSUPPORTED_MEDIA', 'The body is not an image in a supported format', { cause: err });
+    return new ImageError('PP_UNSUPPORTED_MEDIA', `The file is not an image in a supported format (${inputFormatList})`, { cause: err });
   }
   if (/pixel limit/i.test(message)) {
     return new ImageError('PP_TOO_MANY_PIXELS', 'Image exceeds the pixel limit', { cause: err });

@@ -68,21 +68,36 @@ export function ignoredParams(prepared: readonly PreparedStep[]): string[] {
 }
 
 /** Validate every step (names, params, required params) before any pixel is decoded. */
-export function prepare(steps: readonly Step[], limits: Limits, source: Source = 'json'): PreparedStep[] {
+export function prepare(steps: readonly Step[], limits: Limits, source: Source = 'json', nameSteps = steps.length > 1): PreparedStep[] {
   if (steps.length === 0) throw new ImageError('PP_INVALID_PIPELINE', 'Missing or invalid pipeline operations JSON');
   if (steps.length > limits.maxPipelineSteps) {
     throw new ImageError('PP_INVALID_PIPELINE', `Maximum allowed pipeline operations exceeded: ${steps.length} > ${limits.maxPipelineSteps}`);
   }
-  return steps.map((step) => {
+  return steps.map((step, index) => {
     const operation = findOperation(step.operation);
     if (!operation) throw new ImageError('PP_INVALID_PIPELINE', `Unsupported operation name: ${step.operation}`);
-    const raw = step.params ?? {};
-    // Every known parameter is checked, so a bad value anywhere is a 400 as in imaginary; only the own ones are kept.
-    const options = scopeOptions(parseOptions(raw, source), operation.params);
-    operation.validate(options);
-    const ignored = Object.keys(raw).filter((name) => !(operation.params as readonly string[]).includes(name));
-    return { operation, options, ignoreFailure: step.ignoreFailure ?? false, ignored };
+    if (nameSteps) return inStep(index, operation.name, () => prepareStep(step, operation, source));
+    return prepareStep(step, operation, source);
   });
+}
+
+/** A pipeline's errors say which step failed: "Step 2 (fit): Missing required params: height, width". */
+function inStep<T>(index: number, name: string, work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    if (err instanceof ImageError) throw new ImageError(err.code, `Step ${index + 1} (${name}): ${err.detail}`, { cause: err });
+    throw err;
+  }
+}
+
+function prepareStep(step: Step, operation: Operation, source: Source): PreparedStep {
+  const raw = step.params ?? {};
+  // Every known parameter is checked, so a bad value anywhere is a 400 as in imaginary; only the own ones are kept.
+  const options = scopeOptions(parseOptions(raw, source), operation.params);
+  operation.validate(options);
+  const ignored = Object.keys(raw).filter((name) => !(operation.params as readonly string[]).includes(name));
+  return { operation, options, ignoreFailure: step.ignoreFailure ?? false, ignored };
 }
 
 export async function run(input: Buffer, steps: readonly Step[], runOptions: RunOptions = {}): Promise<RunResult> {
@@ -224,7 +239,7 @@ export interface ImageInfo {
   orientation: number;
 }
 
-export async function describe(input: Buffer, limitOverrides?: Partial<Limits>, decode?: Partial<DecodePolicy>): Promise<ImageInfo> {
+export async function info(input: Buffer, limitOverrides?: Partial<Limits>, decode?: Partial<DecodePolicy>): Promise<ImageInfo> {
   const limits = resolveLimits(limitOverrides);
   const { meta, format } = await probe(input, limits, { ...defaultDecodePolicy, ...decode });
   return {

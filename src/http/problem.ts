@@ -106,8 +106,20 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
   return reply.code(problem.status).type('application/problem+json').send(problem);
 }
 
+/**
+ * `curl -d @photo.jpg` sends the file form-encoded: newlines dropped, so libvips reads garbage. When such a body
+ * cannot be decoded, the answer says what to type instead.
+ */
+function withUploadHint(problem: Problem, request: FastifyRequest): Problem {
+  const formEncoded = /^application\/x-www-form-urlencoded/i.test(request.headers['content-type'] ?? '');
+  if (!formEncoded || (problem.code !== 'PP_UNDECODABLE' && problem.code !== 'PP_UNSUPPORTED_MEDIA')) return problem;
+  const detail = `${problem.detail}. The body was sent form-encoded (curl -d), which corrupts binary files: send it with curl --data-binary @file, or as multipart with curl -F img=@file`;
+  return { ...problem, detail, message: detail };
+}
+
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const { problem, internal } = toProblem(error);
+  const { problem: plain, internal } = toProblem(error);
+  const problem = withUploadHint(plain, request);
   if (internal) request.log.error({ err: error }, 'unhandled error');
   else request.log.info({ code: problem.code, detail: problem.detail }, 'request rejected');
   return sendProblem(reply, problem);

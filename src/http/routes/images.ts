@@ -5,7 +5,7 @@ import { ImageError } from '../../core/errors.js';
 import type { DecodePolicy, Limits } from '../../core/limits.js';
 import { operations } from '../../core/operations/index.js';
 import { parseOptions } from '../../core/options.js';
-import { describe, execute, ignoredParams, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
+import { execute, ignoredParams, info, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
 import { parseOperations } from '../../core/pipeline-json.js';
 import { checkMultipartBoundary, createUploadWatchdog, readUpload, registerRawBodyParser, type UploadPace } from '../input.js';
 import { negotiateFromAccept } from '../negotiate.js';
@@ -122,8 +122,9 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     // Like imaginary, top-level params other than operations are validated but not applied.
     const topLevel = parseOptions(query, 'query');
     const raw = Array.isArray(query.operations) ? query.operations[0] : query.operations;
-    if (raw === undefined) throw new ImageError('PP_INVALID_PIPELINE', 'Missing required param: operations');
-    const prepared = prepare(parseOperations(raw), limits, 'json');
+    // Forms often put it in the body: say where it goes.
+    if (raw === undefined) throw new ImageError('PP_INVALID_PIPELINE', 'Missing required param: operations (a JSON array in the query string, not a form field)');
+    const prepared = prepare(parseOperations(raw), limits, 'json', true);
     if (topLevel.type === 'auto') reply.header('Vary', 'Accept');
     const topLevelIgnored = Object.keys(imageParams(query)).filter((name) => name !== 'operations');
     return respond(request, reply, prepared, [...new Set([...topLevelIgnored, ...ignoredParams(prepared)])]);
@@ -133,7 +134,7 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     // Checked like every image route's, before the upload is read: unknown names are ignored, bad values refused.
     parseOptions(request.query as Query, 'query');
     const input = await receive(request);
-    return scheduler.run(() => timed(request, 'process', () => describe(input, limits, decode)));
+    return scheduler.run(() => timed(request, 'process', () => info(input, limits, decode)));
   });
 
   // imaginary answers GET on image routes only with a remote source or mount configured; neither exists here yet.
