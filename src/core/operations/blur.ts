@@ -8,7 +8,8 @@ export const blur = defineOperation({
   summary: 'Gaussian blur',
   description: 'Blurs with a Gaussian of the given sigma (at least 0.3); minampl sets the accuracy (default 0.2).',
   params: ['sigma', 'minampl', ...commonParams.filter((p) => p !== 'sigma' && p !== 'minampl')],
-  required: ['sigma'],
+  required: [],
+  oneOf: ['sigma', 'minampl'],
   validate(o) {
     requireParam(o.sigma > 0 || o.minampl > 0, 'Missing required param: sigma or minampl');
   },

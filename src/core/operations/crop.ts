@@ -10,7 +10,8 @@ export const crop = defineOperation({
     'With both sides the image is scaled to cover the box and cropped to it. With one side only, the other side keeps ' +
     'the input size and nothing is scaled: a strip is cut around the anchor (as imaginary does).',
   params: ['width', 'height', 'gravity', ...commonParams],
-  required: ['width'],
+  required: [],
+  oneOf: ['width', 'height'],
   validate(o) {
     requireParam(o.width > 0 || o.height > 0, 'Missing required param: height or width');
   },

@@ -10,7 +10,8 @@ export const resize = defineOperation({
     'With width and height the image is scaled to fit inside the box and padded (extend mode, default copy) to exactly that size; ' +
     'nocrop=false crops to fill instead. With one side the other follows the aspect ratio. Never enlarges when both sides are already smaller.',
   params: ['width', 'height', 'nocrop', 'gravity', ...commonParams],
-  required: ['width'],
+  required: [],
+  oneOf: ['width', 'height'],
   validate(o) {
     requireParam(o.width > 0 || o.height > 0, 'Missing required param: height or width');
   },

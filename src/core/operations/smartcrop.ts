@@ -8,7 +8,8 @@ export const smartcrop = defineOperation({
   summary: 'Crop to width x height around the most interesting region',
   description: 'Like /crop, but the region kept is chosen by libvips attention (skin tones, saturation, edges).',
   params: ['width', 'height', ...commonParams],
-  required: ['width'],
+  required: [],
+  oneOf: ['width', 'height'],
   validate(o) {
     requireParam(o.width > 0 || o.height > 0, 'Missing required param: height or width');
   },

@@ -8,7 +8,8 @@ export const thumbnail = defineOperation({
   summary: 'Resize to width x height (stretching when both are given)',
   description: 'With both sides the result is exactly width x height and the aspect ratio is not kept, as imaginary does; with one side the aspect ratio is kept.',
   params: ['width', 'height', ...commonParams],
-  required: ['width'],
+  required: [],
+  oneOf: ['width', 'height'],
   validate(o) {
     requireParam(o.width > 0 || o.height > 0, 'Missing required params: width or height');
   },

@@ -21,8 +21,10 @@ export interface Operation {
   readonly description: string;
   /** Parameters this operation reads, in the order the docs list them. */
   readonly params: readonly ParamName[];
-  /** Parameters without which it fails, for the docs. */
+  /** Parameters that must all be given (validate() enforces them; the docs mark them required). */
   readonly required: readonly ParamName[];
+  /** Parameters of which at least one must be given, e.g. width or height for resize. */
+  readonly oneOf?: readonly ParamName[];
   /** A fixed output format that `type` cannot change (the seed route always answers JPEG). */
   readonly outputType?: OutputType;
   /** Throws PP_MISSING_PARAM before any pixel work. */

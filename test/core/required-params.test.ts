@@ -1,0 +1,52 @@
+/**
+ * What an operation declares required is what it enforces: each `required` parameter left out, or every `oneOf`
+ * parameter left out, is a PP_MISSING_PARAM, and the declared set alone is enough. The OpenAPI document marks them.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ImageError } from '../../src/core/errors.js';
+import { defaultLimits } from '../../src/core/limits.js';
+import { operations } from '../../src/core/operations/index.js';
+import { prepare } from '../../src/core/pipeline.js';
+import { buildOpenApiDocument } from '../../src/http/openapi.js';
+
+/** A valid value for each parameter some operation requires. */
+const sample: Record<string, string> = { width: '10', height: '10', areawidth: '10', areaheight: '10', rotate: '90', text: 'x', type: 'png', factor: '1', sigma: '1', minampl: '0.5' };
+
+function missing(operation: string, params: Record<string, string>): boolean {
+  try {
+    prepare([{ operation, params }], defaultLimits, 'query');
+    return false;
+  } catch (err) {
+    if (err instanceof ImageError && err.code === 'PP_MISSING_PARAM') return true;
+    throw err;
+  }
+}
+
+for (const operation of operations) {
+  test(`${operation.name}: required ${JSON.stringify(operation.required)}, one of ${JSON.stringify(operation.oneOf ?? [])}`, () => {
+    const enough = Object.fromEntries([...operation.required, ...(operation.oneOf ?? []).slice(0, 1)].map((name) => [name, sample[name]!]));
+    assert.equal(missing(operation.name, enough), false, 'the declared parameters are enough');
+    for (const name of operation.required) {
+      const { [name]: _left, ...rest } = enough;
+      assert.equal(missing(operation.name, rest), true, `without ${name}`);
+    }
+    if (operation.oneOf) {
+      const none = Object.fromEntries(Object.entries(enough).filter(([name]) => !operation.oneOf!.includes(name as never)));
+      assert.equal(missing(operation.name, none), true, `without any of ${operation.oneOf.join(', ')}`);
+      for (const name of operation.oneOf) assert.equal(missing(operation.name, { ...none, [name]: sample[name]! }), false, `with ${name} alone`);
+    }
+  });
+}
+
+test('the OpenAPI document marks exactly the required parameters', () => {
+  const paths = (buildOpenApiDocument() as { paths: Record<string, { post?: { parameters?: { name: string; required: boolean }[] } }> }).paths;
+  let marked = 0;
+  for (const operation of operations.filter((o) => o.name !== 'pillowblur')) {
+    const parameters = paths[`/${operation.name}`]!.post!.parameters!;
+    const required = parameters.filter((p) => p.required).map((p) => p.name);
+    assert.deepEqual(required.sort(), [...operation.required].sort(), operation.name);
+    marked += required.length;
+  }
+  assert.ok(marked >= 8, `${marked} parameters marked required`);
+});
