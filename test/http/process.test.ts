@@ -37,7 +37,8 @@ test('a worker killed by a signal is replaced and the service keeps answering', 
     const load = (async () => {
       for (let i = 0; i < 30; i++) statuses.push(await blur(server.base, input));
     })();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Under load: a few answers in, so the kill lands among requests rather than before them.
+    await until(() => statuses.length >= 3, 'the load to be under way');
     process.kill(pids[0]!, 'SIGSEGV');
     await load;
     await until(() => new Set(listening(server.output())).size === 3, 'the replacement worker');
@@ -56,7 +57,15 @@ test('SIGTERM lets an in-flight request finish, then exits 0', { timeout: 120_00
   const server = await startServer({ PP_WORKERS: '0' });
   const input = await photo(2560, 1600);
   const inFlight = blur(server.base, input);
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  // SIGTERM once the server holds the request (receiving, queued or processing), not after a guessed delay.
+  let held = false;
+  let answered = false;
+  void inFlight.then(() => (answered = true));
+  while (!held) {
+    assert.equal(answered, false, 'the request was answered before the server was seen holding it');
+    const body = (await (await fetch(`${server.base}/ready`)).json()) as { receiving: number; admitted: number };
+    held = body.receiving + body.admitted > 0;
+  }
   server.child.kill('SIGTERM');
   assert.equal(await inFlight, 200, 'the request that was being processed completes');
   assert.equal(await server.exited, 0);
