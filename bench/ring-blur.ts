@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { blurRowsPlain } from '../src/core/ring-blur/typescript.js';
 import { native } from '../src/core/ring-blur/native.js';
-import { ringBlur, ringBlurAsync, ringBlurKernel } from '../src/core/ring-blur.js';
+import { ringBlur, ringBlurAsync, ringBlurKernel } from '../src/core/ring-blur/index.js';
 
 const args = process.argv.slice(2);
 const sizeArg = args.find((a) => /^\d+x\d+x\d+$/.test(a)) ?? '2560x1600x3';

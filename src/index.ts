@@ -10,6 +10,6 @@ export { ImageError, errorCatalogue, isImageError } from './core/errors.js';
 export type { ErrorCode } from './core/errors.js';
 export { defaultLimits, resolveLimits } from './core/limits.js';
 export type { Limits } from './core/limits.js';
-export { ringBlur, ringBlurAsync, ringBlurKernel } from './core/ring-blur.js';
+export { ringBlur, ringBlurAsync, ringBlurKernel } from './core/ring-blur/index.js';
 export { buildApp } from './http/app.js';
 export type { AppOptions } from './http/app.js';

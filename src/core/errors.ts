@@ -21,10 +21,6 @@ export const errorCatalogue = {
     title: 'Unsupported media type',
     description: 'The body is not an image, or an image format this service does not read (supported: JPEG, PNG, WebP, AVIF, GIF, TIFF, SVG).',
   },
-  PP_UNSUPPORTED_OUTPUT: {
-    title: 'Unsupported output format',
-    description: 'The requested output `type` cannot be written. Supported: jpeg, png, webp, avif, gif, tiff, auto.',
-  },
   PP_UNDECODABLE: {
     title: 'Image cannot be decoded',
     description: 'The body looks like a supported format but is truncated or corrupt, so it cannot be decoded.',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { ringBlur, ringBlurAsync, ringBlurKernel } from '../../src/core/ring-blur.js';
+import { ringBlur, ringBlurAsync, ringBlurKernel } from '../../src/core/ring-blur/index.js';
 import { addonPath, native, nativeUnavailable } from '../../src/core/ring-blur/native.js';
 import { blurRows, blurRowsPlain } from '../../src/core/ring-blur/typescript.js';
 import { referenceRingBlur } from '../helpers/images.js';

@@ -53,17 +53,6 @@ const routes: readonly Route[] = [
   { label: 'POST /resize?width=100 (raw body)', url: '/resize?width=100', mode: 'raw' },
 ];
 
-/**
- * Service bugs this suite finds, by input name (every route) or full test name: such tests assert the correct
- * behaviour and are marked todo until the bug is fixed. All found so far are fixed; keep the mechanism for new ones.
- */
-const knownBugs: Readonly<Record<string, string>> = {};
-
-const todo = (...names: string[]): { todo?: string } => {
-  const reason = names.map((name) => knownBugs[name]).find((found) => found !== undefined);
-  return reason === undefined ? {} : { todo: reason };
-};
-
 let app: FastifyInstance;
 let rssBefore = 0;
 before(async () => {
@@ -212,14 +201,14 @@ test('generators: CRC32, crafted PNG headers, the 400 MP PNG, the patched JPEG, 
 for (const input of images) {
   for (const route of routes) {
     const name = `${input.name} → ${route.label}`;
-    test(name, todo(name, input.name), async () => {
+    test(name, async () => {
       const { response, ms } = await timedSend(() => send(route, input));
       await assertAnswer(response, ms, input.expect, route.mime);
     });
     const documented = input.expect.documented;
     if (documented) {
       const strict = `documented code: ${name}`;
-      test(strict, todo(strict, `documented code: ${input.name}`), async () => {
+      test(strict, async () => {
         const { response, ms } = await timedSend(() => send(route, input));
         await assertAnswer(response, ms, { status: documented.status, code: documented.code });
       });
@@ -231,8 +220,7 @@ test('the SSRF SVG made no connection to the URL it names', () => {
   assert.equal(canaryConnections, 0);
 });
 
-// Needs the access plugin's security headers (X-Content-Type-Options on every answer); were they ever missing, mark
-// this { todo: 'nosniff not implemented' } rather than delete it.
+// Needs the access plugin's security headers (X-Content-Type-Options on every answer).
 test('polyglot answers carry X-Content-Type-Options: nosniff', async () => {
   for (const input of images.filter((candidate) => candidate.name.startsWith('polyglot'))) {
     for (const route of routes) {
@@ -249,7 +237,7 @@ test('polyglot answers carry X-Content-Type-Options: nosniff', async () => {
 for (const input of requests) {
   for (const route of routes) {
     const name = `${input.name} → POST ${route.url}`;
-    test(name, todo(name, input.name), async () => {
+    test(name, async () => {
       const { response, ms } = await timedSend(() =>
         app.inject({ method: 'POST', url: route.url, payload: input.body, headers: { 'content-type': input.contentType! } }),
       );
@@ -350,7 +338,7 @@ test('over a real socket', async (t) => {
   });
 
   const multipartName = 'a declared Content-Length over the limit is refused at once, without the body: multipart';
-  await t.test(multipartName, todo(multipartName), async () => {
+  await t.test(multipartName, async () => {
     const head = `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: ${declared}\r\n\r\n`;
     const answer = await exchange(port, head, Buffer.from('--b\r\nContent-Disposition: form-data; name="img"; filename="a.jpg"\r\n\r\n'), 3000);
     assert.equal(answer.status, 413, `no 413 within 3 s; answer: ${JSON.stringify(answer.text.slice(0, 300))}`);

@@ -1,5 +1,5 @@
 /** The seed route's operation: exactly Pillow's ImageFilter.BLUR, written as JPEG like the FastAPI original. */
-import { ringBlurAsync } from '../ring-blur.js';
+import { ringBlurAsync } from '../ring-blur/index.js';
 import { defineOperation } from './types.js';
 
 export const pillowblur = defineOperation({

@@ -8,12 +8,12 @@
  * Two kernels compute the same bytes:
  * - native/ (C, vectorised by GCC, AVX2 picked at run time on x86-64), run on the libuv threadpool by ringBlurAsync;
  *   about 3-4 ms for 2560x1600 RGB, off the event loop. It is built by `npm ci` where a C compiler exists.
- * - ./ring-blur/typescript.ts (pure TypeScript, four bytes per 32-bit operation), used by ringBlur, and by
+ * - ./typescript.ts (pure TypeScript, four bytes per 32-bit operation), used by ringBlur, and by
  *   ringBlurAsync when the addon is missing, in bands that give the event loop a turn in between.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { native, nativeUnavailable } from './ring-blur/native.js';
-import { blurRows } from './ring-blur/typescript.js';
+import { native, nativeUnavailable } from './native.js';
+import { blurRows } from './typescript.js';
 
 /** Bytes per band when ringBlurAsync runs the TypeScript kernel: a few milliseconds of work between event-loop turns. */
 const TS_BAND_BYTES = 1 << 19;
