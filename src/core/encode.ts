@@ -37,7 +37,7 @@ const DEFAULT_QUALITY = 75;
  * speed 8 (effort 1) costs 1.3-1.4 CPU-s for a file 9.9% larger than speed 5's, which costs 12-13 CPU-s
  * (speed 9: 0.8 s, +10.6%; speed 6: 2.4-2.7 s, +9.2%).
  */
-export const DEFAULT_AVIF_SPEED = 8;
+const DEFAULT_AVIF_SPEED = 8;
 
 /**
  * Encoders that compress the whole image after libvips' last progress report (libheif, cgif and libimagequant, and

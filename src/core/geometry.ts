@@ -61,7 +61,7 @@ function cropOffset(inW: number, inH: number, outW: number, outH: number, gravit
   }
 }
 
-export function checkOutputSize(width: number, height: number, limits: Limits): void {
+function checkOutputSize(width: number, height: number, limits: Limits): void {
   if (width > limits.maxOutputDimension || height > limits.maxOutputDimension || width * height > limits.maxOutputPixels) {
     throw new ImageError(
       'PP_OUTPUT_TOO_LARGE',

@@ -9,7 +9,7 @@ import { assertSafeMetadata } from './metadata-guard.js';
 import { assertSafeSvg, svgCandidateXml } from './svg-guard/index.js';
 
 /** Input formats pixelpress accepts; libvips can load more (e.g. its own .v format), which we refuse on purpose. */
-export const inputFormats = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'svg'] as const;
+const inputFormats = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'svg'] as const;
 export type InputFormat = (typeof inputFormats)[number];
 /** For messages that must say what would have worked. */
 const inputFormatList = 'JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIF or SVG';

@@ -79,7 +79,7 @@ export interface ImageOptions {
   defined: ReadonlySet<ParamName>;
 }
 
-export function defaultOptions(): ImageOptions {
+function defaultOptions(): ImageOptions {
   return {
     width: 0, height: 0, areawidth: 0, areaheight: 0, top: 0, left: 0,
     quality: 0, compression: 0, rotate: 0, factor: 0, margin: 0, dpi: 0,

@@ -27,7 +27,7 @@ export interface AppOptions {
   upload?: Partial<UploadPace>;
 }
 
-export const defaultScheduler = (): SchedulerOptions => {
+const defaultScheduler = (): SchedulerOptions => {
   const cores = availableParallelism();
   return { concurrency: cores, queueSize: 4 * cores, ...defaultReceiveLimits };
 };

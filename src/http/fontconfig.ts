@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 
 /** Same path from src/http and dist/http. */
-export const fontconfigFile = fileURLToPath(new URL('../../config/fonts.conf', import.meta.url));
+const fontconfigFile = fileURLToPath(new URL('../../config/fonts.conf', import.meta.url));
 
 /** Call before the first text render: fontconfig reads the variable when it initialises, lazily. */
 export function useOwnFontconfig(env: NodeJS.ProcessEnv = process.env): void {

@@ -8,14 +8,14 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ImageError } from '../core/errors.js';
 
-export const fileFields = ['img', 'file', 'image'] as const;
+const fileFields = ['img', 'file', 'image'] as const;
 
 /**
  * RFC 2046 allows 1-70 characters and every client we know stays within that (browsers, curl, Go, Python,
  * undici: 32-60). Longer ones are tolerated up to well below busboy's hard limit (a 256-byte search needle, i.e.
  * 252 characters, past which it throws instead of answering).
  */
-export const MAX_BOUNDARY_LENGTH = 200;
+const MAX_BOUNDARY_LENGTH = 200;
 
 /** Throws PP_BAD_REQUEST for a multipart boundary the parser cannot take, before the parser sees it. */
 export function checkMultipartBoundary(contentType: string): void {

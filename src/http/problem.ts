@@ -73,7 +73,7 @@ const frameworkDetails: Readonly<Record<string, string>> = {
   FST_ERR_MAX_PARAM_LENGTH: 'A path segment is longer than the router accepts',
 };
 
-export function toProblem(error: unknown): { problem: Problem; internal: boolean } {
+function toProblem(error: unknown): { problem: Problem; internal: boolean } {
   if (error instanceof ImageError) return { problem: problemFor(error.code, error.detail), internal: error.code === 'PP_INTERNAL' };
   const fastifyError = error as Partial<FastifyError>;
   const mapped = fastifyError.code ? frameworkCodes[fastifyError.code] : undefined;

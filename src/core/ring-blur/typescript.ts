@@ -18,7 +18,7 @@
 const EVEN_BYTES = 0x00ff00ff;
 
 /** The SWAR lanes assume little-endian typed arrays (x64, arm64); elsewhere blurRows uses the plain loop. */
-export const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /**
  * Writes rows [y0, y1) of the blur of `src` into `out` (both width*height*channels bytes, interleaved channels).

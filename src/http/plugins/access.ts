@@ -20,7 +20,7 @@ export interface AccessOptions {
 }
 
 /** imaginary exits on a shorter key: a short HMAC key can be brute-forced from one signed URL. */
-export const MIN_URL_SIGNATURE_KEY_LENGTH = 32;
+const MIN_URL_SIGNATURE_KEY_LENGTH = 32;
 
 /**
  * GET/HEAD routes load balancers and orchestrators probe: open even when an API key is set. imaginary guards /health
