@@ -1,15 +1,28 @@
 #!/usr/bin/env node
 // Starts the built server with the process settings sharp needs: jemalloc when installed (glibc's allocator
 // fragments under sharp's many threads and RSS creeps) and a libuv pool sized for the machine.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// dist/ is compiled at install (npm's prepare, which needs no dev dependency), so a production start compiles nothing.
+// After editing src/ in a checkout, the build is refreshed here rather than run stale.
+const root = fileURLToPath(new URL('..', import.meta.url));
+const entry = join(root, 'dist/http/server.js');
+const newest = (dir) => Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((item) => (item.isDirectory() ? newest(join(dir, item.name)) : statSync(join(dir, item.name)).mtimeMs)));
+if (!existsSync(entry) || (existsSync(join(root, 'src')) && newest(join(root, 'src')) > statSync(entry).mtimeMs)) {
+  console.error('start: src/ is newer than dist/: building');
+  const built = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--noCheck', '--types', ''], { stdio: 'inherit' });
+  if (built.status !== 0) process.exit(built.status ?? 1);
+}
 
 const jemalloc = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].find((path) => existsSync(path));
 const env = { ...process.env };
 if (jemalloc && !env.LD_PRELOAD) env.LD_PRELOAD = jemalloc;
 env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 
-const child = spawn(process.execPath, [new URL('../dist/http/server.js', import.meta.url).pathname], { env, stdio: 'inherit' });
+const child = spawn(process.execPath, [entry], { env, stdio: 'inherit' });
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
