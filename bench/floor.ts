@@ -19,7 +19,7 @@ export interface FloorJob {
   measure: RunLength;
 }
 
-// As src/http/server.ts: every input is new, so libvips' operation cache would only hold memory.
+// As src/process/server.ts: every input is new, so libvips' operation cache would only hold memory.
 sharp.cache(false);
 
 async function drive(input: Buffer, job: FloorJob, length: RunLength): Promise<Measure> {

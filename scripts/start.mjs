@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 // dist/ is compiled at install (npm's prepare, which needs no dev dependency), so a production start compiles nothing.
 // After editing src/ in a checkout, the build is refreshed here rather than run stale.
 const root = fileURLToPath(new URL('..', import.meta.url));
-const entry = join(root, 'dist/http/server.js');
+const entry = join(root, 'dist/process/server.js');
 const newest = (dir) => Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((item) => (item.isDirectory() ? newest(join(dir, item.name)) : statSync(join(dir, item.name)).mtimeMs)));
 if (!existsSync(entry) || (existsSync(join(root, 'src')) && newest(join(root, 'src')) > statSync(entry).mtimeMs)) {
   console.error('start: src/ is newer than dist/: building');

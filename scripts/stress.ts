@@ -221,7 +221,7 @@ try {
   let kills = 0;
   for (let k = 0; k < 3; k++) {
     await sleep(1500);
-    const workers = pids().filter((pid) => /dist\/http\/server\.js/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')) && pid !== pids()[1]);
+    const workers = pids().filter((pid) => /dist\/process\/server\.js/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')) && pid !== pids()[1]);
     const victim = workers.at(-1);
     if (victim) {
       process.kill(victim, 'SIGSEGV');
@@ -239,9 +239,9 @@ try {
   markDisk('crashes');
   // --- every worker killed at once: the supervisor restarts them (it used to exit for good) ------------------------
   {
-    // pids(): start.mjs, then the supervisor (also dist/http/server.js), then the workers and their encoder children.
+    // pids(): start.mjs, then the supervisor (also dist/process/server.js), then the workers and their encoder children.
     const supervisor = pids()[1];
-    const workers = pids().filter((pid) => pid !== supervisor && /dist\/http\/server\.js/.test(readProcText(pid, 'cmdline')));
+    const workers = pids().filter((pid) => pid !== supervisor && /dist\/process\/server\.js/.test(readProcText(pid, 'cmdline')));
     const killedAt = performance.now();
     for (const pid of workers) process.kill(pid, 'SIGKILL');
     let recoveredMs = NaN;

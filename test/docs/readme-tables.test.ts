@@ -30,7 +30,7 @@ test('the endpoint table lists exactly the routes the OpenAPI document (and so t
 });
 
 test('the environment tables name every variable the server reads, and only those', () => {
-  const config = readFileSync(new URL('src/http/config.ts', root), 'utf8');
+  const config = readFileSync(new URL('src/process/config.ts', root), 'utf8');
   const read = new Set([
     ...Object.values(limitEnv),
     ...[...config.matchAll(/(?:FromEnv\(env, |env\.)'?(PP_[A-Z_]+|PORT|HOST|LOG_LEVEL)/g)].map((m) => m[1]!),

@@ -16,7 +16,7 @@ export interface ServerProcess {
 }
 
 const root = new URL('../../', import.meta.url).pathname;
-const entry = join(root, 'dist/http/server.js');
+const entry = join(root, 'dist/process/server.js');
 
 function newestSourceMs(dir: string): number {
   let newest = 0;
@@ -43,7 +43,7 @@ export function ensureBuilt(): Promise<void> {
     if (builtMs() >= newestSourceMs(join(root, 'src'))) return;
     // tsc emits even when it reports type errors; those are the typecheck's business, so only a missing build fails.
     await promisify(execFile)(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.json')]).catch(() => undefined);
-    if (builtMs() === 0) throw new Error('tsc produced no dist/http/server.js');
+    if (builtMs() === 0) throw new Error('tsc produced no dist/process/server.js');
   })();
   return built;
 }
@@ -52,7 +52,7 @@ export function ensureBuilt(): Promise<void> {
 const START_TIMEOUT_MS = 30_000;
 
 export interface StartOptions {
-  /** A command to run the server under, e.g. unshare; it must exec `node dist/http/server.js` appended to it. */
+  /** A command to run the server under, e.g. unshare; it must exec `node dist/process/server.js` appended to it. */
   prefix?: readonly string[];
 }
 

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 
-/** Same path from src/http and dist/http. */
+/** Same path from src/process and dist/process. */
 const fontconfigFile = fileURLToPath(new URL('../../config/fonts.conf', import.meta.url));
 
 /** Call before the first text render: fontconfig reads the variable when it initialises, lazily. */

@@ -1,10 +1,10 @@
 /** The process: a supervisor with PP_WORKERS workers (default: one per core), or the server itself with PP_WORKERS=0. */
 import cluster from 'node:cluster';
 import sharp from 'sharp';
-import { buildApp } from './app.js';
+import { buildApp } from '../http/app.js';
 import { configFromEnv, type ServerConfig } from './config.js';
 import { useOwnFontconfig } from './fontconfig.js';
-import { serveClusterMetrics } from './cluster-metrics.js';
+import { serveClusterMetrics } from '../http/cluster-metrics.js';
 import { supervise } from './supervisor.js';
 
 async function serve(config: ServerConfig): Promise<void> {

@@ -1,9 +1,9 @@
 /** Server configuration from the environment: one table of names, defaults and meanings (the README's). */
 import { availableParallelism } from 'node:os';
 import { defaultDecodePolicy, defaultLimits, limitEnv, type DecodePolicy, type Limits } from '../core/limits.js';
-import { defaultUploadPace, type UploadPace } from './input.js';
-import { checkAccessOptions, type AccessOptions } from './plugins/access.js';
-import { defaultMaxReceiving, defaultReceiveLimits, type SchedulerOptions } from './scheduler.js';
+import { defaultUploadPace, type UploadPace } from '../http/input.js';
+import { checkAccessOptions, type AccessOptions } from '../http/plugins/access.js';
+import { defaultMaxReceiving, defaultReceiveLimits, type SchedulerOptions } from '../http/scheduler.js';
 
 export interface ServerConfig {
   host: string;
