@@ -1,5 +1,4 @@
 /** buildApp(options): the whole HTTP service without listening, so tests drive it with app.inject(). */
-import { availableParallelism } from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -12,7 +11,7 @@ import { serializeRequest } from './logging.js';
 import { clientErrorHandler, errorHandler, problemFor, sendProblem } from './problem.js';
 import { imageRoutes } from './routes/images.js';
 import { metaRoutes } from './routes/meta.js';
-import { createScheduler, defaultReceiveLimits, type SchedulerOptions } from './scheduler.js';
+import { createScheduler, schedulerOptions, type SchedulerOptions } from './scheduler.js';
 import './state.js';
 
 export interface AppOptions {
@@ -27,10 +26,6 @@ export interface AppOptions {
   upload?: Partial<UploadPace>;
 }
 
-const defaultScheduler = (): SchedulerOptions => {
-  const cores = availableParallelism();
-  return { concurrency: cores, queueSize: 4 * cores, ...defaultReceiveLimits };
-};
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const limits = resolveLimits(options.limits);
@@ -53,7 +48,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     }
   });
 
-  app.decorate('pixelpress', { scheduler: createScheduler({ ...defaultScheduler(), ...options.scheduler }), draining: false });
+  app.decorate('pixelpress', { scheduler: createScheduler(schedulerOptions(options.scheduler)), draining: false });
   app.setErrorHandler(errorHandler);
   await app.register(accessPlugin, options.access ?? {});
   const document = buildOpenApiDocument();

@@ -5,6 +5,7 @@
  * processing; past that it gets 503 at once. A client that sends nothing therefore never holds a processing place.
  * Admitted requests wait for one of `concurrency` processing slots, in arrival order.
  */
+import { availableParallelism } from 'node:os';
 import { ImageError } from '../core/errors.js';
 
 export interface SchedulerOptions {
@@ -24,6 +25,15 @@ export interface SchedulerOptions {
 
 /** Defaults for the receive gate: wide enough for many slow clients, each place costs no memory until bytes arrive. */
 export const defaultReceiveLimits = { maxReceiveBytes: 256 * 1024 * 1024 } as const;
+
+/**
+ * The defaults, in one place for the app and the environment: one image per core in each process (while one waits on
+ * its upload or on JavaScript, another keeps libvips busy) and four queue places per processing place.
+ */
+export function schedulerOptions(given: Partial<SchedulerOptions> = {}): SchedulerOptions {
+  const concurrency = given.concurrency ?? availableParallelism();
+  return { concurrency, queueSize: 4 * concurrency, ...defaultReceiveLimits, ...given };
+}
 
 /**
  * Uploads received at once by default: twice the processing places. More would only receive bodies that are refused

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { defaultDecodePolicy, defaultLimits, limitEnv, type DecodePolicy, type Limits } from '../core/limits.js';
 import { defaultUploadPace, type UploadPace } from '../http/input.js';
 import { checkAccessOptions, type AccessOptions } from '../http/plugins/access.js';
-import { defaultMaxReceiving, defaultReceiveLimits, type SchedulerOptions } from '../http/scheduler.js';
+import { defaultMaxReceiving, defaultReceiveLimits, schedulerOptions, type SchedulerOptions } from '../http/scheduler.js';
 
 export interface ServerConfig {
   host: string;
@@ -67,9 +67,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   checkAccessOptions(access);
   const cores = availableParallelism();
   const workers = integerFromEnv(env, 'PP_WORKERS', cores, 0);
-  // One image per core in each worker: while one waits on its upload or on JavaScript, another keeps libvips busy.
-  const concurrency = integerFromEnv(env, 'PP_CONCURRENCY', cores);
-  const queueSize = integerFromEnv(env, 'PP_QUEUE_SIZE', 4 * concurrency, 0);
+  const defaults = schedulerOptions({ concurrency: integerFromEnv(env, 'PP_CONCURRENCY', schedulerOptions().concurrency) });
+  const { concurrency } = defaults;
+  const queueSize = integerFromEnv(env, 'PP_QUEUE_SIZE', defaults.queueSize, 0);
   return {
     host: env.HOST || '127.0.0.1',
     // PORT=0 asks the OS for a free port (tests use it).
