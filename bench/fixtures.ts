@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { prng } from '../test/helpers/prng.js';
+import { prng } from '../testkit/prng.js';
 
 /** Bump when the drawing changes, so cached files from an older recipe are not reused. */
 const RECIPE = 1;

@@ -22,7 +22,7 @@ import {
   runFuzzCase,
   type Answer,
   type FuzzOutcome,
-} from '../test/helpers/hostile-inputs.js';
+} from '../testkit/hostile-inputs.js';
 import { buildApp } from '../src/http/app.js';
 
 const { values, positionals } = parseArgs({

@@ -21,9 +21,9 @@ import {
   randomSeed,
   runFuzzCase,
   type HostileInput,
-} from '../test/helpers/hostile-inputs.js';
-import { photo } from '../test/helpers/images.js';
-import { roundTwoAttacks, slowLoris, type AttackOutcome } from '../test/helpers/attacks.js';
+} from '../testkit/hostile-inputs.js';
+import { photo } from '../testkit/images.js';
+import { roundTwoAttacks, slowLoris, type AttackOutcome } from '../testkit/attacks.js';
 
 const fuzzCount = Number(process.env.STRESS_FUZZ ?? 1000);
 const soakCount = Number(process.env.STRESS_SOAK ?? 5000);

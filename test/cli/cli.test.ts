@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { decode, mapPixels, photo, psnr } from '../helpers/images.js';
+import { decode, mapPixels, photo, psnr } from '../../testkit/images.js';
 
 function cli(args: string[], input?: Buffer) {
   return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { input, maxBuffer: 64 * 1024 * 1024 });

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 import { ImageError, type ErrorCode } from '../../src/core/errors.js';
 import { run, type Step } from '../../src/core/pipeline.js';
-import { photo } from '../helpers/images.js';
+import { photo } from '../../testkit/images.js';
 
 /** Time allowed past the deadline or the abort: sharp stops in-process work at the next whole second, plus a noisy machine. */
 const MARGIN_MS = 2_500;

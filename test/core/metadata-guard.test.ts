@@ -11,7 +11,7 @@ import { ImageError } from '../../src/core/errors.js';
 import { embedIccInJpeg } from '../../src/core/icc.js';
 import { defaultLimits } from '../../src/core/limits.js';
 import { assertSafeMetadata, MAX_PNG_METADATA_CHUNKS } from '../../src/core/metadata-guard.js';
-import { basePng, deflatedRun, eXIf, iCCP, iccLike, iTXt, tEXt, withChunks, zTXt, zTXtBomb } from '../helpers/png-chunks.js';
+import { basePng, deflatedRun, eXIf, iCCP, iccLike, iTXt, tEXt, withChunks, zTXt, zTXtBomb } from '../../testkit/png-chunks.js';
 
 const MiB = 1024 * 1024;
 const limits = { maxMetadataBytes: defaultLimits.maxMetadataBytes };

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { ringBlur, ringBlurAsync, ringBlurKernel } from '../../src/core/ring-blur/index.js';
 import { addonPath, native, nativeUnavailable } from '../../src/core/ring-blur/native.js';
 import { blurRows, blurRowsPlain } from '../../src/core/ring-blur/typescript.js';
-import { referenceRingBlur } from '../helpers/images.js';
+import { referenceRingBlur } from '../../testkit/images.js';
 
 function random(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { ImageError } from '../../src/core/errors.js';
 import { parseOptions } from '../../src/core/options.js';
 import { run } from '../../src/core/pipeline.js';
-import { decode, meanColour } from '../helpers/images.js';
+import { decode, meanColour } from '../../testkit/images.js';
 
 function rejects(raw: Record<string, unknown>, detail: RegExp, source: 'query' | 'json' = 'query'): void {
   assert.throws(

@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { limitEnv } from '../../src/core/limits.js';
 import { buildOpenApiDocument } from '../../src/http/openapi.js';
-import { photo } from '../helpers/images.js';
-import { ensureBuilt } from '../helpers/server-process.js';
+import { photo } from '../../testkit/images.js';
+import { ensureBuilt } from '../../testkit/server-process.js';
 
 const root = new URL('../../', import.meta.url);
 const readme = readFileSync(new URL('README.md', root), 'utf8');

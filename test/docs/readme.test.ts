@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { buildApp } from '../../src/http/app.js';
-import { photo } from '../helpers/images.js';
+import { photo } from '../../testkit/images.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const hasCurl = spawnSync('curl', ['--version']).status === 0;

@@ -5,8 +5,8 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { after, before, describe, mock, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
-import { photo } from '../helpers/images.js';
-import { assertProblem, postRaw, testApp } from '../helpers/http.js';
+import { photo } from '../../testkit/images.js';
+import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
 
 // imaginary's README example (section 6.2 of the reference): key, path and query.
 const VECTOR_KEY = '4f46feebafc4b5e988f131c4ff8b5997';

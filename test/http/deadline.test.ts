@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { photo } from '../helpers/images.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { photo } from '../../testkit/images.js';
+import { startServer, type ServerProcess } from '../../testkit/server-process.js';
 
 /** The deadline under test. Short, so a test takes seconds; every step below takes a fraction of it on its own. */
 const DEADLINE_S = 2;

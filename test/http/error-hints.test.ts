@@ -1,8 +1,8 @@
 /** Error messages point at the fix: which pipeline step, where `operations` goes, curl's -d, the formats accepted. */
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { assertProblem, multipart, postRaw, testApp } from '../helpers/http.js';
-import { photo } from '../helpers/images.js';
+import { assertProblem, multipart, postRaw, testApp } from '../../testkit/http.js';
+import { photo } from '../../testkit/images.js';
 
 let app: FastifyInstance;
 let jpeg: Buffer;

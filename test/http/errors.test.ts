@@ -7,9 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { errorCatalogue } from '../../src/core/errors.js';
 import { statusOf } from '../../src/http/problem.js';
-import { buildMultipart } from '../helpers/hostile-inputs.js';
-import { photo } from '../helpers/images.js';
-import { assertProblem, multipart, postFile, postRaw, testApp } from '../helpers/http.js';
+import { buildMultipart } from '../../testkit/hostile-inputs.js';
+import { photo } from '../../testkit/images.js';
+import { assertProblem, multipart, postFile, postRaw, testApp } from '../../testkit/http.js';
 
 let app: FastifyInstance;
 let jpeg: Buffer;

@@ -19,8 +19,8 @@ import {
   runFuzzCase,
   type Answer,
   type FuzzBase,
-} from '../helpers/hostile-inputs.js';
-import { testApp } from '../helpers/http.js';
+} from '../../testkit/hostile-inputs.js';
+import { testApp } from '../../testkit/http.js';
 
 const SEED = Number(process.env.PP_FUZZ_SEED ?? 0x5eed2026) >>> 0;
 const CASES = Number(process.env.PP_FUZZ_CASES ?? 200);

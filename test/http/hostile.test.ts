@@ -1,5 +1,5 @@
 /**
- * Hostile input: every generated attack (test/helpers/hostile-inputs.ts) against POST / (multipart img) and
+ * Hostile input: every generated attack (testkit/hostile-inputs.ts) against POST / (multipart img) and
  * POST /resize?width=100 (raw body). The bar for each: the expected 4xx and code, never a 5xx, a problem+json body,
  * an answer within a bound, nothing leaked from files or the network; and afterwards the service still serves.
  * Request-level abuse (wrong types, byte limit, declared lengths, aborted uploads) is checked here too, the last
@@ -24,9 +24,9 @@ import {
   seededBytes,
   type Expectation,
   type HostileInput,
-} from '../helpers/hostile-inputs.js';
-import { photo } from '../helpers/images.js';
-import { testApp } from '../helpers/http.js';
+} from '../../testkit/hostile-inputs.js';
+import { photo } from '../../testkit/images.js';
+import { testApp } from '../../testkit/http.js';
 
 // A canary listener: the SSRF SVG points at it, and it must never see a connection.
 let canaryConnections = 0;

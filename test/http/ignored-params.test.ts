@@ -7,8 +7,8 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { run } from '../../src/core/pipeline.js';
-import { postRaw, testApp } from '../helpers/http.js';
-import { decode, photo, psnr } from '../helpers/images.js';
+import { postRaw, testApp } from '../../testkit/http.js';
+import { decode, photo, psnr } from '../../testkit/images.js';
 
 let app: FastifyInstance;
 let input: Buffer;

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
-import { decode, mapPixels, meanColour, photo, psnr, quadrants, type Raw } from '../helpers/images.js';
-import { postFile, postRaw, testApp } from '../helpers/http.js';
+import { decode, mapPixels, meanColour, photo, psnr, quadrants, type Raw } from '../../testkit/images.js';
+import { postFile, postRaw, testApp } from '../../testkit/http.js';
 
 let app: FastifyInstance;
 let source: Buffer; // 640x400 PNG photo

@@ -4,8 +4,8 @@ import { connect, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { redactUrl } from '../../src/http/logging.js';
-import { photo } from '../helpers/images.js';
-import { postFile, postRaw, testApp } from '../helpers/http.js';
+import { photo } from '../../testkit/images.js';
+import { postFile, postRaw, testApp } from '../../testkit/http.js';
 
 test('request logs redact key= and sign= and never contain image bytes or the API-Key header', async () => {
   const lines: string[] = [];

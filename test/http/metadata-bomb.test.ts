@@ -9,8 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import zlib from 'node:zlib';
-import { basePng, withChunks, zTXt, zTXtBomb } from '../helpers/png-chunks.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { basePng, withChunks, zTXt, zTXtBomb } from '../../testkit/png-chunks.js';
+import { startServer, type ServerProcess } from '../../testkit/server-process.js';
 
 const MiB = 1024 * 1024;
 const routes = ['/info', '/resize?width=10'] as const;

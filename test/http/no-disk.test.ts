@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServer, type ServerProcess } from '../../testkit/server-process.js';
 
 let server: ServerProcess;
 let base: string;

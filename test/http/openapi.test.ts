@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { operations } from '../../src/core/operations/index.js';
 import { paramTable } from '../../src/core/options.js';
 import { statusOf } from '../../src/http/problem.js';
-import { testApp } from '../helpers/http.js';
+import { testApp } from '../../testkit/http.js';
 
 let app: FastifyInstance;
 let document: { paths: Record<string, Record<string, { parameters?: { name: string; schema: Record<string, unknown> }[]; requestBody?: { content: Record<string, unknown> } }>> };

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createScheduler } from '../../src/http/scheduler.js';
-import { photo } from '../helpers/images.js';
-import { postFile, postRaw, testApp } from '../helpers/http.js';
+import { photo } from '../../testkit/images.js';
+import { postFile, postRaw, testApp } from '../../testkit/http.js';
 
 test('the scheduler admits concurrency + queue, runs in order, and frees places', async () => {
   const scheduler = createScheduler({ concurrency: 1, queueSize: 1 });

@@ -1,8 +1,8 @@
 /** The real process: a worker killed like a libvips segfault is replaced, and SIGTERM drains in-flight work. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { photo } from '../helpers/images.js';
-import { startServer } from '../helpers/server-process.js';
+import { photo } from '../../testkit/images.js';
+import { startServer } from '../../testkit/server-process.js';
 
 async function blur(base: string, input: Buffer): Promise<number> {
   const form = new FormData();

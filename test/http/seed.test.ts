@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
-import { decode, meanColour, photo, psnr, quadrants, referenceRingBlur } from '../helpers/images.js';
-import { postFile, postRaw, testApp } from '../helpers/http.js';
+import { decode, meanColour, photo, psnr, quadrants, referenceRingBlur } from '../../testkit/images.js';
+import { postFile, postRaw, testApp } from '../../testkit/http.js';
 
 let app: FastifyInstance;
 before(async () => {

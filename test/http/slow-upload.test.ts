@@ -9,10 +9,10 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { createScheduler } from '../../src/http/scheduler.js';
-import { buildMultipart } from '../helpers/hostile-inputs.js';
-import { testApp } from '../helpers/http.js';
-import { photo } from '../helpers/images.js';
-import { startServer } from '../helpers/server-process.js';
+import { buildMultipart } from '../../testkit/hostile-inputs.js';
+import { testApp } from '../../testkit/http.js';
+import { photo } from '../../testkit/images.js';
+import { startServer } from '../../testkit/server-process.js';
 
 let jpeg: Buffer;
 before(async () => {

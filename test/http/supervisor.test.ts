@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { restartDelayMs } from '../../src/process/supervisor.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { startServer, type ServerProcess } from '../../testkit/server-process.js';
 
 const listeningPids = (output: string) => new Set([...output.matchAll(/"pid":(\d+),"hostname"[^\n]*Server listening/g)].map((m) => Number(m[1])));
 

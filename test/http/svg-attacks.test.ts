@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import zlib from 'node:zlib';
-import { pngClaiming } from '../helpers/hostile-inputs.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { pngClaiming } from '../../testkit/hostile-inputs.js';
+import { startServer, type ServerProcess } from '../../testkit/server-process.js';
 
 /** Health answers took 13.9 s and ~64 s under these attacks; an event loop that is only lent out answers at once. */
 const HEALTH_BOUND_MS = 200;

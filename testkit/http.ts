@@ -1,8 +1,8 @@
 /** Building requests the way real clients do: multipart via the platform's FormData, raw bodies with a type. */
 import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { errorCatalogue } from '../../src/core/errors.js';
-import { buildApp, type AppOptions } from '../../src/http/app.js';
+import { errorCatalogue } from '../src/core/errors.js';
+import { buildApp, type AppOptions } from '../src/http/app.js';
 
 export async function multipart(fields: Record<string, Buffer | string>, filename = 'upload.bin'): Promise<{ body: Buffer; headers: Record<string, string> }> {
   const form = new FormData();

@@ -393,7 +393,7 @@ export async function svgzBomb(megabytes: number): Promise<Buffer> {
 
 /** A real PNG on this machine (shipped with a dependency), for an SVG that tries to embed a local file. */
 export function localPngPath(): string | undefined {
-  const candidate = fileURLToPath(new URL('../../node_modules/@fastify/swagger-ui/static/favicon-32x32.png', import.meta.url));
+  const candidate = fileURLToPath(new URL('../node_modules/@fastify/swagger-ui/static/favicon-32x32.png', import.meta.url));
   return existsSync(candidate) ? candidate : undefined;
 }
 

@@ -15,7 +15,7 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = new URL('../', import.meta.url).pathname;
 const entry = join(root, 'dist/process/server.js');
 
 function newestSourceMs(dir: string): number {
