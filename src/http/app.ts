@@ -53,7 +53,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(accessPlugin, options.access ?? {});
   const document = buildOpenApiDocument();
   await app.register(swagger, { mode: 'static', specification: { document: document as never } });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: true, deepLinking: true } });
+  // `urls` makes the top bar name the document users are told about, /openapi.json, instead of the plugin's /docs/json.
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: true, deepLinking: true, urls: [{ url: '/openapi.json', name: 'pixelpress /openapi.json' }] } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => document);
 
   await app.register(metricsPlugin);

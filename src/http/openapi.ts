@@ -108,11 +108,13 @@ export function buildOpenApiDocument(): Json {
       },
     },
     '/health': {
-      get: { operationId: 'health', tags: ['service'], summary: 'Liveness', responses: { 200: { description: 'The service is up' } } },
+      // Open even when an API key is configured, for load balancers' probes: no lock in Swagger UI.
+      get: { operationId: 'health', tags: ['service'], summary: 'Liveness', security: [], responses: { 200: { description: 'The service is up' } } },
     },
     '/ready': {
       get: {
         operationId: 'ready',
+        security: [],
         tags: ['service'],
         summary: 'Readiness: 503 while draining, when every slot and queue place is taken, or when the receive gate is full',
         responses: { 200: { description: 'Ready for work' }, 503: { description: 'Draining or saturated' } },

@@ -82,3 +82,14 @@ test('each error response shows an example with a code of its own status, and li
   }
   assert.ok(checked > 50, `checked ${checked} error responses`);
 });
+
+test('/docs loads /openapi.json (the document the README names), and locks only routes that can need a key', async () => {
+  const initializer = await app.inject({ method: 'GET', url: '/docs/static/swagger-initializer.js' });
+  assert.equal(initializer.statusCode, 200);
+  assert.match(initializer.body, /"url":"\/openapi\.json"/);
+  const paths = document.paths as unknown as Record<string, Record<string, { security?: unknown[] }>>;
+  // The probes stay open with PP_API_KEY set; everything else inherits the document's optional key.
+  assert.deepEqual(paths['/health']!.get!.security, []);
+  assert.deepEqual(paths['/ready']!.get!.security, []);
+  assert.equal(paths['/resize']!.post!.security, undefined);
+});
