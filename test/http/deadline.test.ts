@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { photo } from '../../testkit/images.js';
+import { processTree } from '../../bench/procs.js';
 import { startServer, type ServerProcess } from '../../testkit/server-process.js';
 
 /** The deadline under test. Short, so a test takes seconds; every step below takes a fraction of it on its own. */
@@ -23,26 +24,6 @@ const IDLE_CORES = 0.25;
 const IDLE_WITHIN_MS = 2_000;
 
 const ticksPerSecond = 100; // getconf CLK_TCK on Linux
-
-/** The server's pid and every descendant's (the isolated encoders). */
-function processTree(pid: number): number[] {
-  const all = [pid];
-  for (let i = 0; i < all.length; i++) {
-    for (const task of safeList(`/proc/${all[i]}/task`)) {
-      const children = safeRead(`/proc/${all[i]}/task/${task}/children`).trim();
-      if (children) all.push(...children.split(/\s+/).map(Number));
-    }
-  }
-  return all;
-}
-
-function safeList(path: string): string[] {
-  try {
-    return readdirSync(path);
-  } catch {
-    return [];
-  }
-}
 
 function safeRead(path: string): string {
   try {
