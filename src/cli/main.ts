@@ -3,8 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { isImageError } from '../core/errors.js';
-import { findOperation, operations } from '../core/operations/index.js';
-import { paramNames, paramTable } from '../core/options.js';
+import { declaredParamNames, findOperation, operations } from '../core/operations/index.js';
 import { resolveLimits } from '../core/limits.js';
 import { info, prepare, run, type Step } from '../core/pipeline.js';
 import { parseOperations } from '../core/pipeline-json.js';
@@ -23,7 +22,7 @@ Input and output default to stdin and stdout. Parameters are imaginary's, e.g.:
 function helpFor(name: string): string {
   const operation = findOperation(name);
   if (!operation) return usage;
-  const lines = operation.params.map((param) => `  --${param.padEnd(12)} ${paramTable[param].description}`);
+  const lines = Object.entries(operation.params).map(([name, spec]) => `  --${name.padEnd(12)} ${spec.description}`);
   return `pixelpress ${operation.name}: ${operation.summary}\n\n${operation.description}\n\nParameters:\n${lines.join('\n')}`;
 }
 
@@ -61,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       input: { type: 'string', short: 'i' },
       output: { type: 'string', short: 'o' },
       operations: { type: 'string' },
-      ...Object.fromEntries(paramNames.map((name) => [name, { type: 'string' as const }])),
+      ...Object.fromEntries(declaredParamNames().map((name) => [name, { type: 'string' as const }])),
     },
   });
   const { input: inputPath, output: outputPath, operations: operationsJson, ...params } = values as Record<string, string | undefined>;

@@ -1,7 +1,7 @@
 /** Output formats: the one place that knows each encoder's options and MIME type. */
 import type { Sharp } from 'sharp';
 import type { InputFormat } from './image.js';
-import type { ImageOptions } from './options.js';
+import type { OutputOptions } from './imaginary-params.js';
 import type { OutputType, Rgb } from './params.js';
 
 export const mimeTypes: Readonly<Record<OutputType, string>> = {
@@ -23,7 +23,7 @@ export function defaultOutputFor(format: InputFormat): OutputType {
 }
 
 export type EncodeSettings = Pick<
-  ImageOptions,
+  OutputOptions,
   'quality' | 'compression' | 'interlace' | 'palette' | 'speed' | 'stripmeta' | 'noprofile' | 'background'
 >;
 

@@ -169,7 +169,7 @@ export function font(maxLength: number, maxSize: number): Checker<string> {
 }
 
 /** A case-insensitive choice; `aliases` maps extra spellings onto a canonical value. */
-export function oneOf<T extends string>(values: readonly T[], aliases: Record<string, T> = {}): Checker<T | ''> {
+export function oneOf<const T extends string>(values: readonly T[], aliases: Record<string, NoInfer<T>> = {}): Checker<T | ''> {
   const accepted = [...values, ...Object.keys(aliases)];
   return {
     schema: { type: 'string', enum: accepted },

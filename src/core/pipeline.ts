@@ -12,7 +12,8 @@ import { ImageError } from './errors.js';
 import { classifyDecodeError, probe, WorkingImage, type InputFormat } from './image.js';
 import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } from './limits.js';
 import { findOperation, type Operation } from './operations/index.js';
-import { parseOptions, scopeOptions, type ImageOptions } from './options.js';
+import { outputOptionsOf, type OutputOptions } from './imaginary-params.js';
+import type { StepOptions } from './options.js';
 import { outputTypes, type OutputType, type Source } from './params.js';
 
 export interface Step {
@@ -55,8 +56,8 @@ export interface RunResult {
 
 export interface PreparedStep {
   operation: Operation;
-  /** Only the operation's own parameters (see scopeOptions). */
-  options: ImageOptions;
+  /** The operation's own parameters, parsed: it never sees another's (a `text` sent to /resize draws nothing). */
+  options: StepOptions;
   ignoreFailure: boolean;
   /** Parameters given to this step that it does not use, known or not: checked (as imaginary does), never applied. */
   ignored: readonly string[];
@@ -92,11 +93,7 @@ function inStep<T>(index: number, name: string, work: () => T): T {
 }
 
 function prepareStep(step: Step, operation: Operation, source: Source): PreparedStep {
-  const raw = step.params ?? {};
-  // Every known parameter is checked, so a bad value anywhere is a 400 as in imaginary; only the own ones are kept.
-  const options = scopeOptions(parseOptions(raw, source), operation.params);
-  operation.validate(options);
-  const ignored = Object.keys(raw).filter((name) => !(operation.params as readonly string[]).includes(name));
+  const { options, ignored } = operation.parse(step.params ?? {}, source);
   return { operation, options, ignoreFailure: step.ignoreFailure ?? false, ignored };
 }
 
@@ -152,10 +149,10 @@ export async function executeJob(job: IsolatedJob, remainingMs: number): Promise
  */
 function needsIsolation(format: InputFormat, prepared: readonly PreparedStep[], negotiate: ExecuteOptions['negotiate']): boolean {
   if (format === 'svg') return true;
-  const settings = prepared[prepared.length - 1]!.options;
+  const settings = outputOptionsOf(prepared[prepared.length - 1]!.options);
   let type: OutputType = defaultOutputFor(format);
   for (const step of prepared) {
-    if (step.options.text !== '') return true;
+    if (step.operation.isolate(step.options)) return true;
     type = resolveType(step, type, negotiate);
     if (encodesAtOnce(type, settings)) return true;
   }
@@ -165,15 +162,16 @@ function needsIsolation(format: InputFormat, prepared: readonly PreparedStep[], 
 /** The format a step writes: its operation's own, else its type (auto asks `negotiate`), else the format so far. */
 function resolveType(step: PreparedStep, current: OutputType, negotiate: ExecuteOptions['negotiate']): OutputType {
   if (step.operation.outputType) return step.operation.outputType;
-  if (step.options.type === 'auto') return negotiate ? negotiate(current) : current;
-  return step.options.type || current;
+  const { type } = outputOptionsOf(step.options);
+  if (type === 'auto') return negotiate ? negotiate(current) : current;
+  return type || current;
 }
 
 async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[], options: ExecuteOptions, deadline: Deadline): Promise<RunResult> {
   const { limits, negotiate } = options;
   let image = first;
   let format: OutputType = defaultOutputFor(image.format);
-  const negotiated = prepared.some((step) => !step.operation.outputType && step.options.type === 'auto');
+  const negotiated = prepared.some((step) => !step.operation.outputType && outputOptionsOf(step.options).type === 'auto');
 
   let previousFormat = format;
   let pending: Sharp | WorkingImage = image;
@@ -194,11 +192,12 @@ async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[
     }
   }
 
-  const settings = prepared[prepared.length - 1]!;
+  const lastStep = prepared[prepared.length - 1]!;
+  const settings: OutputOptions = outputOptionsOf(lastStep.options);
   const finish = async (result: Sharp | WorkingImage, type: OutputType): Promise<RunResult> => {
     const pipeline = deadline.bound(result instanceof WorkingImage ? result.open(true) : result);
-    const keepsProfile = !settings.options.noprofile && !settings.options.stripmeta;
-    const encoded = await encode(pipeline, type, settings.options, keepsProfile && image.isEncoded && image.profile !== undefined);
+    const keepsProfile = !settings.noprofile && !settings.stripmeta;
+    const encoded = await encode(pipeline, type, settings, keepsProfile && image.isEncoded && image.profile !== undefined);
     // Raw pixels left in the upload's colour space carry its profile: tag the JPEG with it, no conversion.
     const rawProfile = result instanceof WorkingImage && !result.isEncoded ? result.profile : undefined;
     if (rawProfile && keepsProfile && encoded.type === 'jpeg') encoded.data = embedIccInJpeg(encoded.data, rawProfile);
@@ -209,7 +208,7 @@ async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[
   } catch (err) {
     // sharp runs lazily, so the last step's own failures surface here, while encoding.
     const error = classifyDecodeError(err);
-    if (!settings.ignoreFailure || pending === image || stopsRequest(error)) throw error;
+    if (!lastStep.ignoreFailure || pending === image || stopsRequest(error)) throw error;
     return finish(image, previousFormat).catch((retryError: unknown) => {
       throw classifyDecodeError(retryError);
     });

@@ -8,8 +8,11 @@ import { ImageError } from './errors.js';
 import { planResize, rightAngle, type ResizeIntent } from './geometry.js';
 import { classifyDecodeError, type WorkingImage } from './image.js';
 import type { OperationContext } from './operations/types.js';
-import type { ImageOptions } from './options.js';
+import type { CommonOptions, TextOptions } from './imaginary-params.js';
 import { countLines, fontSize, withFontSize, type ExtendMode, type FontSize, type Rgb } from './params.js';
+
+/** The resizer reads the common parameters, and the text ones when the operation has them (only /watermark). */
+export type ProcessOptions = CommonOptions & Partial<TextOptions>;
 
 /** Per-operation switches, as imaginary's controllers set them on bimg options. */
 export interface ProcessFlags {
@@ -39,11 +42,11 @@ function extendWith(mode: ExtendMode, background: Rgb | undefined): { extendWith
 }
 
 /** Whether the operation applies the EXIF orientation: unless norotation, or an explicit rotation replaces it. */
-export function autoOrientFor(o: ImageOptions): boolean {
+export function autoOrientFor(o: Pick<CommonOptions, 'norotation' | 'rotate'>): boolean {
   return !o.norotation && rightAngle(o.rotate) === 0;
 }
 
-export async function processImage(image: WorkingImage, o: ImageOptions, flags: ProcessFlags, context: OperationContext): Promise<Sharp> {
+export async function processImage(image: WorkingImage, o: ProcessOptions, flags: ProcessFlags, context: OperationContext): Promise<Sharp> {
   const { limits, deadline } = context;
   const autoOrient = autoOrientFor(o);
   const angle = rightAngle(o.rotate);
@@ -106,7 +109,7 @@ export async function processImage(image: WorkingImage, o: ImageOptions, flags: 
     pipeline.flatten({ background: { r, g, b } });
   }
   if (o.colorspace === 'bw') pipeline.toColourspace('b-w');
-  if (o.text) await addTextWatermark(pipeline, o, plan.output, deadline);
+  if (o.text) await addTextWatermark(pipeline, o.text, o, plan.output, deadline);
   return pipeline;
 }
 
@@ -145,14 +148,14 @@ function renderBound(text: string, em: number, boxWidth: number): number {
  * output, or a text predicted larger than it, is refused (it could never be drawn whole), so a request cannot make Pango
  * render gigapixels; what is rendered is about the output's size at most.
  */
-async function addTextWatermark(pipeline: Sharp, o: ImageOptions, size: { width: number; height: number }, deadline: Deadline): Promise<void> {
+async function addTextWatermark(pipeline: Sharp, text: string, o: Partial<TextOptions>, size: { width: number; height: number }, deadline: Deadline): Promise<void> {
   const dpi = o.dpi || 150;
   const description = o.font || 'sans 10';
   const points = fontSize('font', description) ?? PANGO_DEFAULT_SIZE;
   const em = points.pixels ? points.size : (points.size * dpi) / 72;
   const boxWidth = Math.max(1, Math.min(o.textwidth || Math.floor(size.width / 6), size.width));
   const margin = o.margin || 0;
-  const opacity = o.opacity === 0 ? 0.25 : Math.min(o.opacity, 1);
+  const opacity = o.opacity ? Math.min(o.opacity, 1) : 0.25;
   if (em > size.height) {
     throw new ImageError(
       'PP_INVALID_PARAM',
@@ -166,16 +169,16 @@ async function addTextWatermark(pipeline: Sharp, o: ImageOptions, size: { width:
         'shorten text, or lower the font size, dpi, textwidth or margin',
     );
 
-  const probeEm = Math.max(PROBE_MIN_EM_PIXELS, Math.min(em, PROBE_EM_PIXELS, em * Math.sqrt(PROBE_BUDGET_PIXELS / renderBound(o.text, em, boxWidth))));
+  const probeEm = Math.max(PROBE_MIN_EM_PIXELS, Math.min(em, PROBE_EM_PIXELS, em * Math.sqrt(PROBE_BUDGET_PIXELS / renderBound(text, em, boxWidth))));
   if (probeEm < em) {
     const scale = em / probeEm;
     const probeFont = withFontSize(description, { size: points.size / scale, pixels: points.pixels });
-    const probe = await renderText(o.text, probeFont, dpi, Math.max(1, Math.round(boxWidth / scale)), 1, o.color, deadline);
+    const probe = await renderText(text, probeFont, dpi, Math.max(1, Math.round(boxWidth / scale)), 1, o.color, deadline);
     const width = Math.round(probe.info.width * scale);
     const height = Math.round(probe.info.height * scale);
     if (width + margin > size.width * PREDICTION_SLACK || height + margin > size.height * PREDICTION_SLACK) throw tooLarge(width, height, 'about ');
   }
-  const rendered = await renderText(o.text, description, dpi, boxWidth, opacity, o.color, deadline);
+  const rendered = await renderText(text, description, dpi, boxWidth, opacity, o.color, deadline);
   const { width, height } = rendered.info;
   if (width + margin > size.width || height + margin > size.height) throw tooLarge(width, height, '');
   const input = { raw: { width, height, channels: 4 as const } };

@@ -11,6 +11,7 @@ import { serializeRequest } from './logging.js';
 import { clientErrorHandler, errorHandler, problemFor, sendProblem } from './problem.js';
 import { imageRoutes } from './routes/images.js';
 import { metaRoutes } from './routes/meta.js';
+import { wrongMethodRoutes } from './routes/wrong-method.js';
 import { createScheduler, schedulerOptions, type SchedulerOptions } from './scheduler.js';
 import './state.js';
 
@@ -61,21 +62,6 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(metaRoutes);
   await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode }, pace: { ...defaultUploadPace, ...options.upload } });
 
-  // Methods each documented path serves, so a wrong method gets 405 with a true Allow header rather than 404.
-  const allowed = new Map(
-    Object.entries((document as { paths: Record<string, Record<string, unknown>> }).paths).map(([path, methods]) => [
-      path,
-      Object.keys(methods).map((method) => method.toUpperCase()).join(', '),
-    ]),
-  );
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    const allow = allowed.get(path);
-    if (allow) {
-      reply.header('Allow', allow);
-      return sendProblem(reply, problemFor('PP_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`));
-    }
-    return sendProblem(reply, problemFor('PP_NOT_FOUND', `No route ${request.method} ${path}`));
-  });
+  wrongMethodRoutes(app, (document as { paths: Record<string, Record<string, unknown>> }).paths);
   return app;
 }

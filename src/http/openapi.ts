@@ -1,10 +1,10 @@
 /** The OpenAPI 3 document, generated from the operation registry and the parameter and error tables. */
 import { errorCatalogue, type ErrorCode } from '../core/errors.js';
+import { mimeTypes } from '../core/encode.js';
 import { defaultLimits } from '../core/limits.js';
-import type { Operation } from '../core/operations/index.js';
-import { paramTable, type ParamName } from '../core/options.js';
+import { operations, type Operation } from '../core/operations/index.js';
+import type { ParamSpec } from '../core/options.js';
 import { version } from '../version.js';
-import { routedOperations } from './routes/images.js';
 import { problemFor, statusOf } from './problem.js';
 
 type Json = Record<string, unknown>;
@@ -57,27 +57,34 @@ const imageResponse = (description: string): Json => ({
     'Image-Width': { schema: { type: 'integer' }, description: 'Width of the output image' },
     'Image-Height': { schema: { type: 'integer' }, description: 'Height of the output image' },
   },
-  content: Object.fromEntries(['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/gif', 'image/tiff'].map((mime) => [mime, { schema: { type: 'string', format: 'binary' } }])),
+  content: Object.fromEntries(Object.values(mimeTypes).map((mime) => [mime, { schema: { type: 'string', format: 'binary' } }])),
 });
 
-function queryParam(name: ParamName, required: boolean): Json {
+function queryParam(name: string, spec: ParamSpec, required: boolean): Json {
   // Swagger UI pre-fills schema examples into Try it out, which would send e.g. aspectratio=16:9 unasked;
   // so examples go into the description instead.
-  const { example, ...schema } = paramTable[name].check.schema;
-  const description = example === undefined ? paramTable[name].description : `${paramTable[name].description} Example: ${String(example)}.`;
+  const { example, ...schema } = spec.check.schema;
+  const description = example === undefined ? spec.description : `${spec.description} Example: ${String(example)}.`;
   return { name, in: 'query', required, description, schema };
 }
 
-function operationPath(operation: Operation): Json {
+const tags = { imaginary: 'imaginary-compatible', pillow: 'seed', pixelpress: 'pixelpress' } as const;
+
+function operationPost(operation: Operation): Json {
+  const atLeastOne = operation.oneOf.length > 0 ? ` At least one of ${operation.oneOf.join(', ')} is required.` : '';
+  const fixed = operation.outputType;
   return {
-    post: {
-      operationId: operation.name,
-      tags: ['imaginary-compatible'],
-      summary: operation.summary,
-      description: operation.oneOf ? `${operation.description} At least one of ${operation.oneOf.join(', ')} is required.` : operation.description,
-      parameters: operation.params.map((name) => queryParam(name, operation.required.includes(name))),
-      requestBody: imageBody('file'),
-      responses: { 200: imageResponse('The processed image'), ...errorResponses },
+    operationId: operation.name,
+    tags: [tags[operation.origin]],
+    summary: operation.summary,
+    description: operation.description + atLeastOne,
+    parameters: Object.entries(operation.params).map(([name, spec]) => queryParam(name, spec, operation.required.includes(name))),
+    requestBody: imageBody(operation.field),
+    responses: {
+      200: fixed
+        ? { ...imageResponse(`The ${fixed.toUpperCase()} image`), content: { [mimeTypes[fixed]]: { schema: { type: 'string', format: 'binary' } } } }
+        : imageResponse('The processed image'),
+      ...errorResponses,
     },
   };
 }
@@ -95,16 +102,6 @@ export function buildOpenApiDocument(): Json {
         tags: ['service'],
         summary: 'Versions (imaginary-compatible)',
         responses: { 200: { description: 'Versions of pixelpress, sharp and libvips', content: { 'application/json': { schema: { type: 'object' } } } } },
-      },
-      post: {
-        operationId: 'seed',
-        tags: ['seed'],
-        summary: "Blur with Pillow's ImageFilter.BLUR and return a JPEG",
-        description:
-          'The FastAPI example contract: multipart field `img`, answered with a JPEG (quality 75). Any mode (RGBA, palette, 16-bit, ' +
-          'grey, CMYK, animated: first frame) is accepted and the EXIF orientation is applied. Try it out: pick a file and Execute.',
-        requestBody: imageBody('img'),
-        responses: { 200: { description: 'The blurred JPEG', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } }, ...errorResponses },
       },
     },
     '/health': {
@@ -155,7 +152,7 @@ export function buildOpenApiDocument(): Json {
       },
     },
   };
-  for (const operation of routedOperations) paths[`/${operation.name}`] = operationPath(operation);
+  for (const operation of operations) paths[operation.path] = { ...(paths[operation.path] as Json | undefined), post: operationPost(operation) };
 
   return {
     openapi: '3.0.3',

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ImageError } from '../../src/core/errors.js';
-import { parseOptions } from '../../src/core/options.js';
+import { imaginaryParams } from '../../src/core/imaginary-params.js';
+import { parseParams } from '../../src/core/options.js';
+import type { Source } from '../../src/core/params.js';
+
+/** imaginary's whole vocabulary, as a route checks it. */
+const parseOptions = (raw: Record<string, unknown>, source: Source) => parseParams(imaginaryParams, raw, source);
 
 function rejects(raw: Record<string, unknown>, message: RegExp, source: 'query' | 'json' = 'query'): void {
   assert.throws(() => parseOptions(raw, source), (err: unknown) => err instanceof ImageError && err.code === 'PP_INVALID_PARAM' && message.test(err.detail));

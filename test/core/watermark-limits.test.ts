@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { ImageError } from '../../src/core/errors.js';
-import { parseOptions } from '../../src/core/options.js';
+import { imaginaryParams } from '../../src/core/imaginary-params.js';
+import { parseParams } from '../../src/core/options.js';
+import type { Source } from '../../src/core/params.js';
+
+/** imaginary's whole vocabulary, as a route checks it. */
+const parseOptions = (raw: Record<string, unknown>, source: Source) => parseParams(imaginaryParams, raw, source);
 import { run } from '../../src/core/pipeline.js';
 import { decode, meanColour } from '../../testkit/images.js';
 

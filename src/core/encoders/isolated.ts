@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { ImageError, type ErrorCode } from '../errors.js';
 import type { DecodePolicy, Limits } from '../limits.js';
-import type { ImageOptions } from '../options.js';
+import type { StepOptions } from '../options.js';
 import type { OutputType } from '../params.js';
 import type { RunResult } from '../pipeline.js';
 import type { Deadline } from './deadline.js';
@@ -21,7 +21,7 @@ import type { Deadline } from './deadline.js';
 /** One request, as the child needs it: plain data only. */
 export interface IsolatedJob {
   input: Buffer;
-  steps: { operation: string; options: ImageOptions; ignoreFailure: boolean }[];
+  steps: { operation: string; options: StepOptions; ignoreFailure: boolean }[];
   limits: Limits;
   decode: DecodePolicy | undefined;
   /** type=auto's answer for each format the request could otherwise write. */

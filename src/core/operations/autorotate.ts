@@ -1,15 +1,16 @@
 /** imaginary /autorotate: apply the EXIF orientation. */
+import { outputParams } from '../imaginary-params.js';
 import { defineOperation } from './types.js';
 
 export const autorotate = defineOperation({
   name: 'autorotate',
+  origin: 'imaginary',
   summary: 'Rotate and mirror according to the EXIF orientation',
   description:
     'Applies the EXIF orientation so the image is stored upright. In a pipeline no pixel is decoded here: ' +
     'the next step reads the upload already upright, so autorotate then fit costs one decode.',
-  params: ['type', 'quality', 'compression', 'interlace', 'palette', 'speed', 'stripmeta', 'noprofile'],
-  required: [],
-  validate() {},
+  // As in imaginary, only the output settings: no resize, no blur.
+  params: outputParams,
   async apply(image) {
     return image.withOrientationApplied();
   },

@@ -1,18 +1,16 @@
 /** imaginary /blur: Gaussian blur. */
-import { requireParam } from '../options.js';
 import { processImage } from '../transform.js';
-import { commonParams, defineOperation } from './types.js';
+import { commonParams, pick } from '../imaginary-params.js';
+import { defineOperation } from './types.js';
 
 export const blur = defineOperation({
   name: 'blur',
+  origin: 'imaginary',
   summary: 'Gaussian blur',
   description: 'Blurs with a Gaussian of the given sigma (at least 0.3); minampl sets the accuracy (default 0.2).',
-  params: ['sigma', 'minampl', ...commonParams.filter((p) => p !== 'sigma' && p !== 'minampl')],
-  required: [],
+  // Its own two first, for the docs; the rest are the common ones.
+  params: { ...pick('sigma', 'minampl'), ...commonParams },
   oneOf: ['sigma', 'minampl'],
-  validate(o) {
-    requireParam(o.sigma > 0 || o.minampl > 0, 'Missing required param: sigma or minampl');
-  },
   apply(image, o, context) {
     return processImage(image, o, {}, context);
   },

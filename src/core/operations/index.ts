@@ -1,30 +1,47 @@
-/** The registry: the single list of operations that routes, pipeline, docs, CLI and library all read. */
-import { autorotate } from './autorotate.js';
-import { blur } from './blur.js';
-import { convert } from './convert.js';
-import { crop } from './crop.js';
-import { enlarge } from './enlarge.js';
-import { extract } from './extract.js';
-import { fit } from './fit.js';
-import { flip, flop } from './mirror.js';
-import { pillowblur } from './pillowblur.js';
-import { resize } from './resize.js';
-import { rotate } from './rotate.js';
-import { smartcrop } from './smartcrop.js';
-import { thumbnail } from './thumbnail.js';
-import { watermark } from './watermark.js';
-import { zoom } from './zoom.js';
-import type { Operation } from './types.js';
+/**
+ * The registry: every operation declared in this folder, found by reading it, so that adding an operation is adding
+ * its file. Routes, pipeline, docs, CLI and library all read this one list. Each module here other than this one and
+ * types must export at least one operation (a helper file would otherwise vanish silently).
+ */
+import { readdirSync } from 'node:fs';
+import { isOperation, type Operation } from './types.js';
 
-export type { Operation, OperationContext } from './types.js';
+export type { Operation, OperationContext, OperationSpec } from './types.js';
+export { defineOperation } from './types.js';
 
-export const operations: readonly Operation[] = Object.freeze([
-  resize, fit, enlarge, extract, crop, smartcrop, rotate, autorotate, flip, flop, thumbnail, zoom, convert, blur,
-  watermark, pillowblur,
-]);
+const folder = new URL('./', import.meta.url);
+// Built, the folder holds .js (and .d.ts, .map); from source under tsx, .ts.
+const moduleFile = /^(?!index\.|types\.)[a-z0-9-]+\.(?:js|ts)$/;
+
+async function discover(): Promise<readonly Operation[]> {
+  const files = readdirSync(folder).filter((file) => moduleFile.test(file) && !file.endsWith('.d.ts')).sort();
+  const found: Operation[] = [];
+  for (const file of files) {
+    const exported = Object.values(await import(new URL(file, folder).href) as Record<string, unknown>).filter(isOperation);
+    if (exported.length === 0) throw new Error(`src/core/operations/${file} declares no operation: helpers belong outside this folder`);
+    found.push(...exported);
+  }
+  for (const key of ['name', 'path'] as const) {
+    const seen = new Set<string>();
+    for (const operation of found) {
+      if (seen.has(operation[key])) throw new Error(`Two operations share the ${key} ${operation[key]}`);
+      seen.add(operation[key]);
+    }
+  }
+  // The docs and the CLI list them by route: POST / first, then alphabetically.
+  return Object.freeze(found.sort((a, b) => a.path.localeCompare(b.path)));
+}
+
+export const operations: readonly Operation[] = await discover();
 
 const byName = new Map(operations.map((operation) => [operation.name, operation]));
 
 export function findOperation(name: string): Operation | undefined {
   return byName.get(name);
 }
+
+/** Every parameter name some operation declares: the CLI's flags. */
+export function declaredParamNames(): string[] {
+  return [...new Set(operations.flatMap((operation) => Object.keys(operation.params)))];
+}
+

@@ -1,15 +1,15 @@
 /** imaginary /flip and /flop: the same mirroring, around the vertical or the horizontal axis. */
 import { processImage } from '../transform.js';
-import { commonParams, defineOperation, type Operation } from './types.js';
+import { commonParams } from '../imaginary-params.js';
+import { defineOperation, type Operation } from './types.js';
 
 function mirror(name: 'flip' | 'flop', summary: string, axis: string): Operation {
   return defineOperation({
     name,
+    origin: 'imaginary',
     summary,
     description: `imaginary's ${name} mirrors around the ${axis} axis. Other parameters (width, height...) apply too.`,
     params: commonParams,
-    required: [],
-    validate() {},
     apply(image, o, context) {
       return processImage(image, { ...o, [name]: true }, {}, context);
     },

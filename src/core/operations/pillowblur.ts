@@ -4,15 +4,19 @@ import { defineOperation } from './types.js';
 
 export const pillowblur = defineOperation({
   name: 'pillowblur',
+  origin: 'pillow',
   summary: "Pillow's ImageFilter.BLUR, as JPEG (the FastAPI example's POST /)",
   description:
     'Applies the 5x5 ring kernel of Pillow ImageFilter.BLUR (ones on the outer ring, divided by 16) bit for bit, after ' +
     'applying the EXIF orientation, flattening transparency onto white and taking the first frame. Always answers JPEG at ' +
-    "quality 75, Pillow's default.",
-  params: [],
-  required: [],
+    "quality 75, Pillow's default. Any mode (RGBA, palette, 16-bit, grey, CMYK) is accepted. The FastAPI example's contract: " +
+    'multipart field img. Try it out: pick a file and Execute.',
+  // The FastAPI example's contract: POST / with the upload in field img, always a JPEG, nothing to set.
+  path: '/',
+  field: 'img',
+  params: {},
   outputType: 'jpeg',
-  validate() {},
+  foreign: 'ignore',
   async apply(image, _options, { last, deadline }) {
     // As the last step, blur in the upload's own colour space and tag the JPEG with its profile: no colour transform
     // (about 40 ms of a 4 MP request) and wide-gamut photos stay wide. Pillow drops the profile instead.

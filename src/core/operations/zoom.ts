@@ -1,16 +1,17 @@
 /** imaginary /zoom: enlarge factor+1 times by pixel replication, optionally extracting an area. */
-import { requireParam } from '../options.js';
 import { processImage } from '../transform.js';
-import { commonParams, defineOperation } from './types.js';
+import { commonParams, pick } from '../imaginary-params.js';
+import { requireParam } from '../options.js';
+import { defineOperation } from './types.js';
 
 export const zoom = defineOperation({
   name: 'zoom',
+  origin: 'imaginary',
   summary: 'Zoom in factor+1 times',
   description: 'Enlarges the image factor+1 times (factor=1 doubles it) by repeating pixels. With top or left, the areawidth x areaheight area of the zoomed image is extracted.',
-  params: ['factor', 'top', 'left', 'areawidth', 'areaheight', ...commonParams],
+  params: { ...pick('factor', 'top', 'left', 'areawidth', 'areaheight'), ...commonParams },
   required: ['factor'],
-  validate(o) {
-    requireParam(o.factor !== 0, 'Missing required param: factor');
+  check(o) {
     if (o.top > 0 || o.left > 0) {
       requireParam(o.areawidth > 0 || o.areaheight > 0, 'Missing required params: areawidth, areaheight');
     }

@@ -1,10 +1,10 @@
-/** Image routes, generated from the operation registry: POST /<operation>, POST /pipeline, POST /info, POST / (seed). */
+/** Image routes, generated from the operation registry (POST / is the seed operation's path), plus /pipeline and /info. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { ImageError } from '../../core/errors.js';
 import type { DecodePolicy, Limits } from '../../core/limits.js';
 import { operations } from '../../core/operations/index.js';
-import { parseOptions } from '../../core/options.js';
+import { checkKnownParams } from '../../core/imaginary-params.js';
 import { execute, ignoredParams, info, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
 import { parseOperations } from '../../core/pipeline-json.js';
 import { checkMultipartBoundary, createUploadWatchdog, readUpload, registerRawBodyParser, type UploadPace } from '../input.js';
@@ -28,9 +28,6 @@ interface Admission {
   closed: boolean;
   releaseProcessing?: () => void;
 }
-
-/** Operations with their own route; pillowblur is served at POST / as the seed contract. */
-export const routedOperations = operations.filter((operation) => operation.name !== 'pillowblur');
 
 export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; decode: DecodePolicy; pace: UploadPace }): Promise<void> {
   const { limits, decode } = opts;
@@ -106,12 +103,8 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
       .send(result.data);
   };
 
-  // The seed route's one step never changes: check it once.
-  const seed = prepare([{ operation: 'pillowblur' }], limits);
-  app.post('/', (request, reply) => respond(request, reply, seed, Object.keys(imageParams(request.query as Query))));
-
-  for (const operation of routedOperations) {
-    app.post(`/${operation.name}`, (request, reply) => {
+  for (const operation of operations) {
+    app.post(operation.path, (request, reply) => {
       const step: Step = { operation: operation.name, params: imageParams(request.query as Query) };
       return respond(request, reply, prepare([step], limits, 'query'));
     });
@@ -120,28 +113,18 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
   app.post('/pipeline', (request, reply) => {
     const query = request.query as Query;
     // Like imaginary, top-level params other than operations are validated but not applied.
-    const topLevel = parseOptions(query, 'query');
+    const topLevelIgnored = checkKnownParams(imageParams(query), {}, 'query').filter((name) => name !== 'operations');
     const raw = Array.isArray(query.operations) ? query.operations[0] : query.operations;
     // Forms often put it in the body: say where it goes.
     if (raw === undefined) throw new ImageError('PP_INVALID_PIPELINE', 'Missing required param: operations (a JSON array in the query string, not a form field)');
     const prepared = prepare(parseOperations(raw), limits, 'json', true);
-    if (topLevel.type === 'auto') reply.header('Vary', 'Accept');
-    const topLevelIgnored = Object.keys(imageParams(query)).filter((name) => name !== 'operations');
     return respond(request, reply, prepared, [...new Set([...topLevelIgnored, ...ignoredParams(prepared)])]);
   });
 
   app.post('/info', async (request) => {
     // Checked like every image route's, before the upload is read: unknown names are ignored, bad values refused.
-    parseOptions(request.query as Query, 'query');
+    checkKnownParams(imageParams(request.query as Query), {}, 'query');
     const input = await receive(request);
     return scheduler.run(() => timed(request, 'process', () => info(input, limits, decode)));
   });
-
-  // imaginary answers GET on image routes only with a remote source or mount configured; neither exists here yet.
-  for (const path of ['/pipeline', '/info', ...routedOperations.map((operation) => `/${operation.name}`)]) {
-    app.get(path, async (_request, reply) => {
-      reply.header('Allow', 'POST');
-      throw new ImageError('PP_METHOD_NOT_ALLOWED', `GET ${path} needs a remote image source, which this server does not enable: POST the image instead`);
-    });
-  }
 }
