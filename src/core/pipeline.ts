@@ -61,6 +61,8 @@ export interface PreparedStep {
   ignoreFailure: boolean;
   /** Parameters given to this step that it does not use, known or not: checked (as imaginary does), never applied. */
   ignored: readonly string[];
+  /** "Step 2 (fit)" in a pipeline, which every error of this step starts with; absent for a single operation. */
+  label?: string | undefined;
 }
 
 /** Every parameter some step ignored, once each, in the order given: the HTTP layer's PP-Ignored-Params header. */
@@ -77,19 +79,22 @@ export function prepare(steps: readonly Step[], limits: Limits, source: Source =
   return steps.map((step, index) => {
     const operation = findOperation(step.operation);
     if (!operation) throw new ImageError('PP_INVALID_PIPELINE', `Unsupported operation name: ${step.operation}`);
-    if (nameSteps) return inStep(index, operation.name, () => prepareStep(step, operation, source));
-    return prepareStep(step, operation, source);
+    const label = nameSteps ? `Step ${index + 1} (${operation.name})` : undefined;
+    try {
+      return { ...prepareStep(step, operation, source), label };
+    } catch (err) {
+      throw inStep(label, err);
+    }
   });
 }
 
-/** A pipeline's errors say which step failed: "Step 2 (fit): Missing required params: height, width". */
-function inStep<T>(index: number, name: string, work: () => T): T {
-  try {
-    return work();
-  } catch (err) {
-    if (err instanceof ImageError) throw new ImageError(err.code, `Step ${index + 1} (${name}): ${err.detail}`, { cause: err });
-    throw err;
-  }
+/**
+ * A pipeline's errors say which step failed, whether its parameters or its pixels: "Step 2 (fit): Missing required
+ * params: height, width". The deadline and a departed client belong to the request, not to a step.
+ */
+function inStep(label: string | undefined, err: unknown): unknown {
+  if (!label || !(err instanceof ImageError) || stopsRequest(err)) return err;
+  return new ImageError(err.code, `${label}: ${err.detail}`, { cause: err });
 }
 
 function prepareStep(step: Step, operation: Operation, source: Source): PreparedStep {
@@ -119,7 +124,7 @@ export async function execute(input: Buffer, prepared: readonly PreparedStep[], 
   if (!needsIsolation(image.format, prepared, options.negotiate)) return executeHere(image, prepared, options, deadline);
   const job: IsolatedJob = {
     input,
-    steps: prepared.map((step) => ({ operation: step.operation.name, options: step.options, ignoreFailure: step.ignoreFailure })),
+    steps: prepared.map((step) => ({ operation: step.operation.name, options: step.options, ignoreFailure: step.ignoreFailure, label: step.label })),
     limits,
     decode: options.decode,
     // A function cannot cross to the child: its answer for each of the few possible fallbacks can.
@@ -134,7 +139,7 @@ export async function executeJob(job: IsolatedJob, remainingMs: number): Promise
   const prepared = job.steps.map((step) => {
     const operation = findOperation(step.operation);
     if (!operation) throw new ImageError('PP_INVALID_PIPELINE', `Unsupported operation name: ${step.operation}`);
-    return { operation, options: step.options, ignoreFailure: step.ignoreFailure, ignored: [] };
+    return { operation, options: step.options, ignoreFailure: step.ignoreFailure, ignored: [], label: step.label };
   });
   const negotiated = job.negotiated;
   const options: ExecuteOptions = { limits: job.limits, decode: job.decode, ...(negotiated ? { negotiate: (fallback: OutputType) => negotiated[fallback] } : {}) };
@@ -186,7 +191,7 @@ async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[
       else image = result instanceof WorkingImage ? result : await materialise(deadline.bound(result), image);
     } catch (err) {
       const error = classifyDecodeError(err);
-      if (!step.ignoreFailure || stopsRequest(error)) throw error;
+      if (!step.ignoreFailure || stopsRequest(error)) throw inStep(step.label, error);
       format = previousFormat;
       pending = image;
     }
@@ -208,9 +213,10 @@ async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[
   } catch (err) {
     // sharp runs lazily, so the last step's own failures surface here, while encoding.
     const error = classifyDecodeError(err);
-    if (!lastStep.ignoreFailure || pending === image || stopsRequest(error)) throw error;
+    // The encoder's own failures too: the last step chose what it writes.
+    if (!lastStep.ignoreFailure || pending === image || stopsRequest(error)) throw inStep(lastStep.label, error);
     return finish(image, previousFormat).catch((retryError: unknown) => {
-      throw classifyDecodeError(retryError);
+      throw inStep(lastStep.label, classifyDecodeError(retryError));
     });
   }
 }

@@ -19,6 +19,15 @@ test('a failing pipeline step is named by its index and operation', async () => 
   assertProblem(await postRaw(app, `/pipeline?operations=${badValue}`, jpeg, 'image/jpeg'), 400, 'PP_INVALID_PARAM', /^Step 1 \(resize\): Expected .* for width/);
 });
 
+test('a step failing on the pixels is named too, in this process and in the isolated child', async () => {
+  for (const type of ['png', 'avif']) {
+    // The area fits the upload (64x48) but not the 32x24 image step 1 leaves: only running the pipeline finds it.
+    const steps = [{ operation: 'resize', params: { width: 32 } }, { operation: 'extract', params: { areawidth: 40, areaheight: 10, type } }];
+    const response = await postRaw(app, `/pipeline?operations=${encodeURIComponent(JSON.stringify(steps))}`, jpeg, 'image/jpeg');
+    assertProblem(response, 400, response.json().code, /^Step 2 \(extract\): /);
+  }
+});
+
 test('operations sent as a form field: the message says it belongs in the query string', async () => {
   const form = await multipart({ operations: '[{"operation":"flip"}]', file: jpeg });
   const response = await app.inject({ method: 'POST', url: '/pipeline', payload: form.body, headers: form.headers });

@@ -21,7 +21,7 @@ import type { Deadline } from './deadline.js';
 /** One request, as the child needs it: plain data only. */
 export interface IsolatedJob {
   input: Buffer;
-  steps: { operation: string; options: StepOptions; ignoreFailure: boolean }[];
+  steps: { operation: string; options: StepOptions; ignoreFailure: boolean; label: string | undefined }[];
   limits: Limits;
   decode: DecodePolicy | undefined;
   /** type=auto's answer for each format the request could otherwise write. */
