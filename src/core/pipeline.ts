@@ -7,6 +7,7 @@ import type { Sharp } from 'sharp';
 import { defaultOutputFor, encode, encodesAtOnce, mimeTypes } from './encode.js';
 import { Deadline } from './encoders/deadline.js';
 import { runIsolated, type IsolatedJob } from './encoders/isolated.js';
+import { exifOrientation } from './exif.js';
 import { embedIccInJpeg } from './icc.js';
 import { ImageError } from './errors.js';
 import { classifyDecodeError, probe, WorkingImage, type InputFormat } from './image.js';
@@ -255,6 +256,6 @@ export async function info(input: Buffer, limitOverrides?: Partial<Limits>, deco
     hasAlpha: Boolean(meta.hasAlpha),
     hasProfile: Boolean(meta.hasProfile),
     channels: meta.channels,
-    orientation: meta.orientation ?? 0,
+    orientation: exifOrientation(meta.exif),
   };
 }

@@ -163,6 +163,22 @@ test('info answers imaginary\'s metadata JSON', async () => {
   assert.deepEqual(response.json(), { width: 60, height: 40, type: 'jpeg', space: 'srgb', hasAlpha: false, hasProfile: true, channels: 3, orientation: 6 });
 });
 
+test('info says orientation 0 without an EXIF Orientation, as imaginary, even where libvips assumes 1 (TIFF)', async () => {
+  const plain = await sharp(await photo(30, 20)).raw().toBuffer();
+  for (const format of ['jpeg', 'png', 'webp', 'tiff'] as const) {
+    const file = await sharp(plain, { raw: { width: 30, height: 20, channels: 3 } }).toFormat(format).toBuffer();
+    const response = await postRaw(app, '/info', file);
+    assert.equal(response.json().orientation, 0, format);
+  }
+  // A TIFF tagged 8 by its own baseline tag, not EXIF: libvips reports 8; imaginary reads EXIF only.
+  const tiff = await sharp(plain, { raw: { width: 30, height: 20, channels: 3 } }).withMetadata({ orientation: 8 }).tiff().toBuffer();
+  assert.equal((await sharp(tiff).metadata()).orientation, 8, 'the fixture carries the tag');
+  assert.equal((await postRaw(app, '/info', tiff)).json().orientation, 0);
+  // An EXIF Orientation in a WebP is read from its EXIF block.
+  const oriented = await sharp(plain, { raw: { width: 30, height: 20, channels: 3 } }).withMetadata({ orientation: 3 }).webp().toBuffer();
+  assert.equal((await postRaw(app, '/info', oriented)).json().orientation, 3);
+});
+
 test('pipeline runs steps in order, each on the previous result', async () => {
   const ops = JSON.stringify([
     { operation: 'crop', params: { width: 300, height: 260 } },
