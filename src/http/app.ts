@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } from '../core/limits.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { accessPlugin, type AccessOptions } from './plugins/access.js';
+import { accessPlugin, type AccessOptions } from './plugins/access/index.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { defaultUploadPace, type UploadPace } from './input.js';
 import { serializeRequest } from './logging.js';

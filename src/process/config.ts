@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { defaultDecodePolicy, defaultLimits, limitEnv, type DecodePolicy, type Limits } from '../core/limits.js';
 import { defaultUploadPace, type UploadPace } from '../http/input.js';
-import { checkAccessOptions, type AccessOptions } from '../http/plugins/access.js';
+import { checkAccessOptions, type AccessOptions } from '../http/plugins/access/index.js';
 import { defaultMaxReceiving, defaultReceiveLimits, schedulerOptions, type SchedulerOptions } from '../http/scheduler.js';
 
 export interface ServerConfig {
