@@ -11,18 +11,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import {
-  describeFuzzFailure,
-  fetchAnswer,
-  fuzzBases,
-  fuzzCase,
-  fuzzRequest,
-  fuzzRoutes,
-  randomSeed,
-  runFuzzCase,
-  type Answer,
-  type FuzzOutcome,
-} from '../testkit/hostile-inputs.js';
+import { describeFuzzFailure, fetchAnswer, fuzzBases, fuzzCase, fuzzRequest, fuzzRoutes, randomSeed, runFuzzCase, type Answer, type FuzzOutcome } from '../testkit/hostile/fuzz.js';
 import { buildApp } from '../src/http/app.js';
 
 const { values, positionals } = parseArgs({

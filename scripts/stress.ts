@@ -11,17 +11,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, launch, logDir, processTree, RssSampler, stop, treeRssMb, waitReady } from '../bench/procs.js';
 import { percentile } from '../bench/load.js';
-import {
-  acceptableStatuses,
-  fetchAnswer,
-  fuzzBases,
-  fuzzCase,
-  hostileImages,
-  hostileRequests,
-  randomSeed,
-  runFuzzCase,
-  type HostileInput,
-} from '../testkit/hostile-inputs.js';
+import { hostileImages, hostileRequests } from '../testkit/hostile/catalogue.js';
+import { acceptableStatuses, type HostileInput } from '../testkit/hostile/expectations.js';
+import { fetchAnswer, fuzzBases, fuzzCase, randomSeed, runFuzzCase } from '../testkit/hostile/fuzz.js';
 import { photo } from '../testkit/images.js';
 import { roundTwoAttacks, slowLoris, type AttackOutcome } from '../testkit/attacks.js';
 

@@ -4,7 +4,7 @@
  */
 import zlib from 'node:zlib';
 import sharp from 'sharp';
-import { pngChunk, PNG_SIGNATURE } from './hostile-inputs.js';
+import { pngChunk, PNG_SIGNATURE } from './formats/png.js';
 
 export { pngChunk, PNG_SIGNATURE };
 

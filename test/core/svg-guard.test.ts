@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { probe } from '../../src/core/image.js';
 import { defaultLimits } from '../../src/core/limits.js';
-import { pngClaiming } from '../../testkit/hostile-inputs.js';
+import { pngClaiming } from '../../testkit/formats/png.js';
 
 const NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"';
 const svg = (body: string, attributes = ''): string => `<svg ${NS} width="64" height="64"${attributes}>${body}</svg>`;

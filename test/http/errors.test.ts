@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { errorCatalogue } from '../../src/core/errors.js';
 import { statusOf } from '../../src/http/problem.js';
-import { buildMultipart } from '../../testkit/hostile-inputs.js';
+import { buildMultipart } from '../../testkit/formats/multipart.js';
 import { photo } from '../../testkit/images.js';
 import { assertProblem, multipart, postFile, postRaw, testApp } from '../../testkit/http.js';
 

@@ -10,16 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import {
-  describeFuzzFailure,
-  fuzzBases,
-  fuzzCase,
-  fuzzRequest,
-  fuzzRoutes,
-  runFuzzCase,
-  type Answer,
-  type FuzzBase,
-} from '../../testkit/hostile-inputs.js';
+import { describeFuzzFailure, fuzzBases, fuzzCase, fuzzRequest, fuzzRoutes, runFuzzCase, type Answer, type FuzzBase } from '../../testkit/hostile/fuzz.js';
 import { testApp } from '../../testkit/http.js';
 
 const SEED = Number(process.env.PP_FUZZ_SEED ?? 0x5eed2026) >>> 0;

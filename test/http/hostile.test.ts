@@ -1,5 +1,5 @@
 /**
- * Hostile input: every generated attack (testkit/hostile-inputs.ts) against POST / (multipart img) and
+ * Hostile input: every generated attack (testkit/hostile/catalogue.ts) against POST / (multipart img) and
  * POST /resize?width=100 (raw body). The bar for each: the expected 4xx and code, never a 5xx, a problem+json body,
  * an answer within a bound, nothing leaked from files or the network; and afterwards the service still serves.
  * Request-level abuse (wrong types, byte limit, declared lengths, aborted uploads) is checked here too, the last
@@ -11,20 +11,12 @@ import zlib from 'node:zlib';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import sharp from 'sharp';
-import {
-  acceptableStatuses,
-  buildMultipart,
-  colourSpread,
-  crc32,
-  DEFAULT_WITHIN_MS,
-  hostileImages,
-  hostileRequests,
-  jpegScan,
-  PNG_SIGNATURE,
-  seededBytes,
-  type Expectation,
-  type HostileInput,
-} from '../../testkit/hostile-inputs.js';
+import { jpegScan } from '../../testkit/formats/jpeg.js';
+import { buildMultipart } from '../../testkit/formats/multipart.js';
+import { crc32, PNG_SIGNATURE } from '../../testkit/formats/png.js';
+import { colourSpread, hostileImages, hostileRequests } from '../../testkit/hostile/catalogue.js';
+import { acceptableStatuses, DEFAULT_WITHIN_MS, type Expectation, type HostileInput } from '../../testkit/hostile/expectations.js';
+import { seededBytes } from '../../testkit/prng.js';
 import { photo } from '../../testkit/images.js';
 import { testApp } from '../../testkit/http.js';
 

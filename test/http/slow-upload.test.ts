@@ -9,7 +9,7 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { createScheduler } from '../../src/http/scheduler.js';
-import { buildMultipart } from '../../testkit/hostile-inputs.js';
+import { buildMultipart } from '../../testkit/formats/multipart.js';
 import { testApp } from '../../testkit/http.js';
 import { photo } from '../../testkit/images.js';
 import { startServer } from '../../testkit/server-process.js';

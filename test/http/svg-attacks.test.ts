@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import zlib from 'node:zlib';
-import { pngClaiming } from '../../testkit/hostile-inputs.js';
+import { pngClaiming } from '../../testkit/formats/png.js';
 import { startServer, type ServerProcess } from '../../testkit/server-process.js';
 
 /** Health answers took 13.9 s and ~64 s under these attacks; an event loop that is only lent out answers at once. */
