@@ -16,6 +16,7 @@ import { findOperation, type Operation } from './operations/index.js';
 import { outputOptionsOf, type OutputOptions } from './imaginary-params.js';
 import type { StepOptions } from './options.js';
 import { outputTypes, type OutputType, type Source } from './params.js';
+import type { RunResult } from './run-result.js';
 
 export interface Step {
   operation: string;
@@ -43,17 +44,7 @@ export interface ExecuteOptions {
   signal?: AbortSignal | undefined;
 }
 
-export interface RunResult {
-  data: Buffer;
-  type: OutputType;
-  mime: string;
-  width: number;
-  height: number;
-  /** True when type=auto chose the format, so the answer depends on Accept. */
-  negotiated: boolean;
-  /** From run(): parameters that no step used (checked, never applied); the HTTP layer sends them as PP-Ignored-Params. */
-  ignored?: readonly string[];
-}
+export type { RunResult } from './run-result.js';
 
 export interface PreparedStep {
   operation: Operation;

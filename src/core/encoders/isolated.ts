@@ -15,7 +15,7 @@ import { ImageError, type ErrorCode } from '../errors.js';
 import type { DecodePolicy, Limits } from '../limits.js';
 import type { StepOptions } from '../options.js';
 import type { OutputType } from '../params.js';
-import type { RunResult } from '../pipeline.js';
+import type { RunResult } from '../run-result.js';
 import type { Deadline } from './deadline.js';
 
 /** One request, as the child needs it: plain data only. */
