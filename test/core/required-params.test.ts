@@ -6,12 +6,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ImageError } from '../../src/core/errors.js';
 import { defaultLimits } from '../../src/core/limits.js';
-import { operations } from '../../src/core/operations/index.js';
+import { operations, type Operation } from '../../src/core/operations/index.js';
 import { prepare } from '../../src/core/pipeline.js';
 import { buildOpenApiDocument } from '../../src/http/openapi.js';
 
-/** A valid value for each parameter some operation requires. */
-const sample: Record<string, string> = { width: '10', height: '10', areawidth: '10', areaheight: '10', rotate: '90', text: 'x', type: 'png', factor: '1', sigma: '1', minampl: '0.5' };
+/** A valid value of each parameter, from its checker's schema: the first choice of an enum, 1 for a number, "x" for text. */
+function sample(operation: Operation, name: string): string {
+  const schema = operation.params[name]!.check.schema as { enum?: string[]; type?: string };
+  return schema.enum?.[0] ?? (schema.type === 'string' ? 'x' : '1');
+}
 
 function missing(operation: string, params: Record<string, string>): boolean {
   try {
@@ -25,7 +28,7 @@ function missing(operation: string, params: Record<string, string>): boolean {
 
 for (const operation of operations) {
   test(`${operation.name}: required ${JSON.stringify(operation.required)}, one of ${JSON.stringify(operation.oneOf)}`, () => {
-    const enough = Object.fromEntries([...operation.required, ...operation.oneOf.slice(0, 1)].map((name) => [name, sample[name]!]));
+    const enough = Object.fromEntries([...operation.required, ...operation.oneOf.slice(0, 1)].map((name) => [name, sample(operation, name)]));
     assert.equal(missing(operation.name, enough), false, 'the declared parameters are enough');
     for (const name of operation.required) {
       const { [name]: _left, ...rest } = enough;
@@ -34,7 +37,7 @@ for (const operation of operations) {
     if (operation.oneOf.length > 0) {
       const none = Object.fromEntries(Object.entries(enough).filter(([name]) => !operation.oneOf.includes(name)));
       assert.equal(missing(operation.name, none), true, `without any of ${operation.oneOf.join(', ')}`);
-      for (const name of operation.oneOf) assert.equal(missing(operation.name, { ...none, [name]: sample[name]! }), false, `with ${name} alone`);
+      for (const name of operation.oneOf) assert.equal(missing(operation.name, { ...none, [name]: sample(operation, name) }), false, `with ${name} alone`);
     }
   });
 }
