@@ -68,7 +68,7 @@ function queryParam(name: string, spec: ParamSpec, required: boolean): Json {
   return { name, in: 'query', required, description, schema };
 }
 
-const tags = { imaginary: 'imaginary-compatible', pillow: 'seed', pixelpress: 'pixelpress' } as const;
+const tags = { imaginary: 'imaginary-compatible', pillow: 'pillow', pixelpress: 'pixelpress' } as const;
 
 function operationPost(operation: Operation): Json {
   const atLeastOne = operation.oneOf.length > 0 ? ` At least one of ${operation.oneOf.join(', ')} is required.` : '';
