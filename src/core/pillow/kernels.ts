@@ -34,10 +34,34 @@ export const builtinKernels = {
 
 const f = Math.fround;
 
-function clip8(value: number): number {
-  if (value <= 0) return 0;
-  if (value >= 255) return 255;
-  return Math.trunc(value);
+/** One 3x3 output row: samples run left to right across bands, as Pillow's per-band sums in its order. */
+function row3(d: Uint8Array, out: Uint8Array, y: number, stride: number, channels: number, k: readonly number[], offset: number): void {
+  const [k0, k1, k2, k3, k4, k5, k6, k7, k8] = k as [number, number, number, number, number, number, number, number, number];
+  const below = (y + 1) * stride;
+  const here = y * stride;
+  const above = (y - 1) * stride;
+  for (let i = channels; i < stride - channels; i++) {
+    const l = i - channels;
+    const r = i + channels;
+    let ss = f(offset + f(f(f(d[below + l]! * k0) + f(d[below + i]! * k1)) + f(d[below + r]! * k2)));
+    ss = f(ss + f(f(f(d[here + l]! * k3) + f(d[here + i]! * k4)) + f(d[here + r]! * k5)));
+    ss = f(ss + f(f(f(d[above + l]! * k6) + f(d[above + i]! * k7)) + f(d[above + r]! * k8)));
+    out[here + i] = ss <= 0 ? 0 : ss >= 255 ? 255 : ss | 0;
+  }
+}
+
+/** One 5x5 output row, the same way with five taps per kernel row. */
+function row5(d: Uint8Array, out: Uint8Array, y: number, stride: number, channels: number, k: readonly number[], offset: number): void {
+  const c2 = 2 * channels;
+  for (let i = c2; i < stride - c2; i++) {
+    let ss = offset;
+    for (let row = 0; row < 5; row++) {
+      const base = (y + 2 - row) * stride + i;
+      const kk = row * 5;
+      ss = f(ss + f(f(f(f(f(d[base - c2]! * k[kk]!) + f(d[base - channels]! * k[kk + 1]!)) + f(d[base]! * k[kk + 2]!)) + f(d[base + channels]! * k[kk + 3]!)) + f(d[base + c2]! * k[kk + 4]!)));
+    }
+    out[y * stride + i] = ss <= 0 ? 0 : ss >= 255 ? 255 : ss | 0;
+  }
 }
 
 export async function convolve(src: Raster, kernel: Kernel, between: Between): Promise<Raster> {
@@ -47,24 +71,13 @@ export async function convolve(src: Raster, kernel: Kernel, between: Between): P
   // Divided by the scale in float32, as ImagingFilter does.
   const k = kernel.weights.map((w) => f(f(w) / f(kernel.scale)));
   const offset = f(f(kernel.offset) + 0.5);
+  // Starts as a copy: the border rows and columns stay as they are.
   const out = new Uint8Array(data);
   const stride = width * channels;
   if (width < size || height < size) return sameShape(src, out);
+  const row = size === 3 ? row3 : row5;
   await eachRow(src, between, (y) => {
-    if (y < half || y >= height - half) return;
-    for (let x = half; x < width - half; x++) {
-      for (let c = 0; c < channels; c++) {
-        let ss = offset;
-        // Kernel row 0 meets the image row below (y + half), as in Pillow's KERNEL1x3/1x5 calls.
-        for (let row = 0; row < size; row++) {
-          const base = (y + half - row) * stride + c;
-          let t = f(data[base + (x - half) * channels]! * k[row * size]!);
-          for (let col = 1; col < size; col++) t = f(t + f(data[base + (x - half + col) * channels]! * k[row * size + col]!));
-          ss = f(ss + t);
-        }
-        out[(y * width + x) * channels + c] = clip8(ss);
-      }
-    }
+    if (y >= half && y < height - half) row(data, out, y, stride, channels, k, offset);
   });
   return sameShape(src, out);
 }
