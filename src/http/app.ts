@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } from '../core/limits.js';
+import { noStoreOnErrors, type CacheOptions } from './cache.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { accessPlugin, type AccessOptions } from './plugins/access/index.js';
 import { metricsPlugin } from './plugins/metrics.js';
@@ -25,6 +26,8 @@ export interface AppOptions {
   scheduler?: Partial<SchedulerOptions>;
   /** How fast an upload must arrive before it is answered 408 and its place freed. */
   upload?: Partial<UploadPace>;
+  /** ETag and Cache-Control on image responses (imaginary's -http-cache-ttl). */
+  cache?: CacheOptions;
 }
 
 
@@ -58,9 +61,10 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: true, deepLinking: true, urls: [{ url: '/openapi.json', name: 'pixelpress /openapi.json' }] } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => document);
 
+  await app.register(noStoreOnErrors);
   await app.register(metricsPlugin);
   await app.register(metaRoutes);
-  await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode }, pace: { ...defaultUploadPace, ...options.upload } });
+  await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode }, pace: { ...defaultUploadPace, ...options.upload }, cache: options.cache ?? {} });
 
   wrongMethodRoutes(app, (document as { paths: Record<string, Record<string, unknown>> }).paths);
   return app;

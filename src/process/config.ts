@@ -31,6 +31,8 @@ export interface ServerConfig {
   keepAliveTimeoutSeconds: number;
   /** API key, URL signature key, CORS origins (README "Access control"); each off when unset. */
   access: AccessOptions;
+  /** imaginary's -http-cache-ttl: Cache-Control on image responses; -1 sends none. */
+  httpCacheTtlSeconds: number;
 }
 
 function listFromEnv(env: NodeJS.ProcessEnv, name: string): string[] {
@@ -100,5 +102,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     headersTimeoutSeconds: integerFromEnv(env, 'PP_HEADERS_TIMEOUT_SECONDS', 10),
     keepAliveTimeoutSeconds: integerFromEnv(env, 'PP_KEEP_ALIVE_TIMEOUT_SECONDS', 5),
     access,
+    httpCacheTtlSeconds: integerFromEnv(env, 'PP_HTTP_CACHE_TTL', -1, -1),
   };
 }

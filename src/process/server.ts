@@ -19,6 +19,7 @@ async function serve(config: ServerConfig): Promise<void> {
     scheduler: config.scheduler,
     upload: config.upload,
     access: config.access,
+    cache: { ttlSeconds: config.httpCacheTtlSeconds },
     logger: { level: config.logLevel },
   });
   app.server.requestTimeout = config.requestTimeoutSeconds * 1000;

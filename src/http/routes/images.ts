@@ -7,6 +7,7 @@ import { operations } from '../../core/operations/index.js';
 import { checkKnownParams } from '../../core/imaginary-params.js';
 import { execute, ignoredParams, info, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
 import { parseOperations } from '../../core/pipeline-json.js';
+import { cacheControlFor, entityTag, matchesIfNoneMatch, negotiates, setCacheHeaders, type CacheOptions } from '../cache.js';
 import { checkMultipartBoundary, createUploadWatchdog, readUpload, registerRawBodyParser, type UploadPace } from '../input.js';
 import { negotiateFromAccept } from '../negotiate.js';
 import { statsOf, timed } from '../state.js';
@@ -29,8 +30,9 @@ interface Admission {
   releaseProcessing?: () => void;
 }
 
-export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; decode: DecodePolicy; pace: UploadPace }): Promise<void> {
+export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; decode: DecodePolicy; pace: UploadPace; cache?: CacheOptions }): Promise<void> {
   const { limits, decode } = opts;
+  const cacheControl = cacheControlFor(opts.cache?.ttlSeconds);
   const { scheduler } = app.pixelpress;
   registerRawBodyParser(app, limits.maxUploadBytes);
   await app.register(multipart, { limits: { fileSize: limits.maxUploadBytes, files: 1 } });
@@ -67,16 +69,25 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     });
   });
 
-  /** The body, then the processing admission: only a complete upload takes a queue place (or gets its 503). */
-  const receive = async (request: FastifyRequest): Promise<Buffer> => {
+  /** The whole body: the upload's receive place is still held, no processing place yet. */
+  const readBody = async (request: FastifyRequest): Promise<Buffer> => {
     const input = await timed(request, 'receive', () => readUpload(request, limits.maxUploadBytes));
     statsOf(request).bytesIn = input.length;
+    return input;
+  };
+
+  /** The processing admission: only a complete upload takes a queue place (or gets its 503). */
+  const admit = (request: FastifyRequest): void => {
     const admission = admissions.get(request);
-    if (admission) {
-      // Released on close, which has already fired for a client gone while its body was read.
-      if (admission.closed) throw new ImageError('PP_CLIENT_GONE', 'The client closed the connection before processing started');
-      admission.releaseProcessing = scheduler.admit();
-    }
+    if (!admission) return;
+    // Released on close, which has already fired for a client gone while its body was read.
+    if (admission.closed) throw new ImageError('PP_CLIENT_GONE', 'The client closed the connection before processing started');
+    admission.releaseProcessing = scheduler.admit();
+  };
+
+  const receive = async (request: FastifyRequest): Promise<Buffer> => {
+    const input = await readBody(request);
+    admit(request);
     return input;
   };
 
@@ -86,16 +97,22 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) gone.abort();
     });
-    const input = await receive(request);
+    const input = await readBody(request);
+    const negotiate = negotiateFromAccept(request.headers.accept);
+    // The tag is known before any pixel is decoded: a client that already holds this output gets a 304 for the cost
+    // of hashing its upload, without taking a processing place.
+    const tag = entityTag(input, prepared, { decode, negotiate });
+    setCacheHeaders(reply, tag, negotiates(prepared), cacheControl);
+    // Parameters checked but not applied (imaginary ignores them silently): say so, so nobody wonders why nothing happened.
+    if (ignored.length > 0) reply.header('PP-Ignored-Params', ignored.join(', '));
+    if (matchesIfNoneMatch(request.headers['if-none-match'], tag)) return reply.code(304).send();
+    admit(request);
     const queuedAt = performance.now();
     const result = await scheduler.run(() => {
       statsOf(request).stages.queue = (performance.now() - queuedAt) / 1000;
-      return timed(request, 'process', () => execute(input, prepared, { limits, decode, negotiate: negotiateFromAccept(request.headers.accept), signal: gone.signal }));
+      return timed(request, 'process', () => execute(input, prepared, { limits, decode, negotiate, signal: gone.signal }));
     }, gone.signal);
     statsOf(request).bytesOut = result.data.length;
-    if (result.negotiated) reply.header('Vary', 'Accept');
-    // Parameters checked but not applied (imaginary ignores them silently): say so, so nobody wonders why nothing happened.
-    if (ignored.length > 0) reply.header('PP-Ignored-Params', ignored.join(', '));
     return reply
       .type(result.mime)
       .header('Image-Width', String(result.width))
