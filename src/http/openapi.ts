@@ -4,6 +4,7 @@ import { mimeTypes } from '../core/encode.js';
 import { defaultLimits } from '../core/limits.js';
 import { operations, type Operation } from '../core/operations/index.js';
 import type { ParamSpec } from '../core/options.js';
+import { presetOperation, type Presets } from '../core/presets.js';
 import { version } from '../version.js';
 import { problemFor, statusOf } from './problem.js';
 
@@ -40,6 +41,11 @@ function errorResponsesFor(codes: readonly ErrorCode[]): Json {
 
 const errorResponses = errorResponsesFor(imageRouteCodes);
 
+const etagHeader = { schema: { type: 'string' }, description: 'Strong tag of this output: send it in If-None-Match with the same upload to get a 304' };
+
+/** Every image route answers If-None-Match with its ETag by a 304, before decoding. */
+const notModified: Json = { 304: { description: 'Not modified: If-None-Match named this output\'s ETag; no body', headers: { ETag: etagHeader } } };
+
 const imageBody = (field: string): Json => ({
   required: true,
   content: {
@@ -56,6 +62,7 @@ const imageResponse = (description: string): Json => ({
   headers: {
     'Image-Width': { schema: { type: 'integer' }, description: 'Width of the output image' },
     'Image-Height': { schema: { type: 'integer' }, description: 'Height of the output image' },
+    ETag: etagHeader,
   },
   content: Object.fromEntries(Object.values(mimeTypes).map((mime) => [mime, { schema: { type: 'string', format: 'binary' } }])),
 });
@@ -84,6 +91,7 @@ function operationPost(operation: Operation): Json {
       200: fixed
         ? { ...imageResponse(`The ${fixed.toUpperCase()} image`), content: { [mimeTypes[fixed]]: { schema: { type: 'string', format: 'binary' } } } }
         : imageResponse('The processed image'),
+      ...notModified,
       ...errorResponses,
     },
   };
@@ -94,7 +102,27 @@ const nextcloudOperations = JSON.stringify([
   { operation: 'fit', params: { width: 256, height: 256, stripmeta: 'true', type: 'jpeg', norotation: 'true', quality: '80' } },
 ]);
 
-export function buildOpenApiDocument(): Json {
+/** POST /preset/{name}: the configured names, each with its steps, as the server was started with them. */
+function presetPost(presets: Presets): Json {
+  const names = Object.keys(presets);
+  const listed = names.length === 0
+    ? 'No presets are configured on this server (PP_PRESETS, PP_PRESETS_FILE).'
+    : `Configured: ${names.map((name) => `\`${name}\` = \`${JSON.stringify(presets[name])}\``).join('; ')}.`;
+  return {
+    operationId: 'preset',
+    tags: ['pixelpress'],
+    summary: 'Run a named pipeline from the server\'s configuration',
+    description: `Presets come from PP_PRESETS or PP_PRESETS_FILE and are checked at start-up. In /pipeline a preset is the step {"operation":"${presetOperation}","params":{"name":"…"}}. ${listed}`,
+    parameters: [
+      { name: 'name', in: 'path', required: true, description: 'The preset', schema: names.length > 0 ? { type: 'string', enum: names } : { type: 'string' } },
+      { name: 'key', in: 'query', required: false, description: 'API key (accepted and ignored unless keys are configured)', schema: { type: 'string' } },
+    ],
+    requestBody: imageBody('file'),
+    responses: { 200: imageResponse('The image after the preset\'s last step'), ...notModified, ...errorResponsesFor([...imageRouteCodes, 'PP_NOT_FOUND']) },
+  };
+}
+
+export function buildOpenApiDocument(presets: Presets = {}): Json {
   const paths: Json = {
     '/': {
       get: {
@@ -148,9 +176,10 @@ export function buildOpenApiDocument(): Json {
           { name: 'key', in: 'query', required: false, description: 'API key (accepted and ignored unless keys are configured)', schema: { type: 'string' } },
         ],
         requestBody: imageBody('file'),
-        responses: { 200: imageResponse('The image after the last step'), ...errorResponses },
+        responses: { 200: imageResponse('The image after the last step'), ...notModified, ...errorResponses },
       },
     },
+    '/preset/{name}': { post: presetPost(presets) },
   };
   for (const operation of operations) paths[operation.path] = { ...(paths[operation.path] as Json | undefined), post: operationPost(operation) };
 

@@ -7,6 +7,7 @@ import { operations } from '../../core/operations/index.js';
 import { checkKnownParams } from '../../core/imaginary-params.js';
 import { execute, ignoredParams, info, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
 import { parseOperations } from '../../core/pipeline-json.js';
+import { findPreset, presetOperation, type Presets } from '../../core/presets.js';
 import { cacheControlFor, entityTag, matchesIfNoneMatch, negotiates, setCacheHeaders, type CacheOptions } from '../cache.js';
 import { checkMultipartBoundary, createUploadWatchdog, readUpload, registerRawBodyParser, type UploadPace } from '../input.js';
 import { negotiateFromAccept } from '../negotiate.js';
@@ -30,8 +31,8 @@ interface Admission {
   releaseProcessing?: () => void;
 }
 
-export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; decode: DecodePolicy; pace: UploadPace; cache?: CacheOptions }): Promise<void> {
-  const { limits, decode } = opts;
+export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; decode: DecodePolicy; pace: UploadPace; cache?: CacheOptions; presets?: Presets }): Promise<void> {
+  const { limits, decode, presets = {} } = opts;
   const cacheControl = cacheControlFor(opts.cache?.ttlSeconds);
   const { scheduler } = app.pixelpress;
   registerRawBodyParser(app, limits.maxUploadBytes);
@@ -134,8 +135,17 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     const raw = Array.isArray(query.operations) ? query.operations[0] : query.operations;
     // Forms often put it in the body: say where it goes.
     if (raw === undefined) throw new ImageError('PP_INVALID_PIPELINE', 'Missing required param: operations (a JSON array in the query string, not a form field)');
-    const prepared = prepare(parseOperations(raw), limits, 'json', true);
+    const prepared = prepare(parseOperations(raw), limits, 'json', true, presets);
     return respond(request, reply, prepared, [...new Set([...topLevelIgnored, ...ignoredParams(prepared)])]);
+  });
+
+  // A configured pipeline by name. Its query is checked like /pipeline's top level and not applied: the preset is fixed.
+  app.post('/preset/:name', (request, reply) => {
+    const { name } = request.params as { name: string };
+    const ignored = checkKnownParams(imageParams(request.query as Query), {}, 'query');
+    if (!findPreset(presets, name)) throw new ImageError('PP_NOT_FOUND', `No preset named ${JSON.stringify(name)}`);
+    const prepared = prepare([{ operation: presetOperation, params: { name } }], limits, 'json', undefined, presets);
+    return respond(request, reply, prepared, ignored);
   });
 
   app.post('/info', async (request) => {
