@@ -55,6 +55,8 @@ export interface TagContext {
   decode: DecodePolicy;
   /** type=auto's choice for each fallback format, or undefined when no step negotiates. */
   negotiate?: ((fallback: OutputType) => OutputType) | undefined;
+  /** Anything else the output depends on, as plain data (a placeholder's type and options). */
+  extra?: unknown;
 }
 
 /** The strong entity tag of the response `prepared` makes from `input`. Costs one SHA-256 pass over the body. */
@@ -64,6 +66,7 @@ export function entityTag(input: Buffer, prepared: readonly PreparedStep[], cont
     versions,
     decode: context.decode,
     negotiated,
+    extra: context.extra ?? null,
     steps: prepared.map((step) => ({ operation: step.operation.name, options: step.options, ignoreFailure: step.ignoreFailure })),
   }));
   // JSON never holds a raw NUL, so description and body cannot run into each other.

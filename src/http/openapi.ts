@@ -4,6 +4,7 @@ import { mimeTypes } from '../core/encode.js';
 import { defaultLimits } from '../core/limits.js';
 import { operations, type Operation } from '../core/operations/index.js';
 import type { ParamSpec } from '../core/options.js';
+import { placeholderParams } from '../core/placeholder.js';
 import { presetOperation, type Presets } from '../core/presets.js';
 import { version } from '../version.js';
 import { problemFor, statusOf } from './problem.js';
@@ -180,6 +181,31 @@ export function buildOpenApiDocument(presets: Presets = {}): Json {
       },
     },
     '/preset/{name}': { post: presetPost(presets) },
+    '/placeholder': {
+      post: {
+        operationId: 'placeholder',
+        tags: ['pixelpress'],
+        summary: 'A placeholder to show while the image loads: BlurHash, ThumbHash or a tiny WebP (LQIP)',
+        description:
+          'blurhash and thumbhash answer JSON {type, width, height, hash} (a ThumbHash is base64), width and height being the ' +
+          "image's as displayed (after its EXIF orientation). lqip answers the WebP itself, at most size pixels on its longest side, " +
+          'or with format=json {type, width, height, placeholderWidth, placeholderHeight, dataUri}.',
+        parameters: Object.entries(placeholderParams).map(([name, spec]) => queryParam(name, spec, name === 'type')),
+        requestBody: imageBody('file'),
+        responses: {
+          200: {
+            description: 'The placeholder',
+            headers: { ETag: etagHeader },
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/Placeholder' } },
+              'image/webp': { schema: { type: 'string', format: 'binary' } },
+            },
+          },
+          ...notModified,
+          ...errorResponses,
+        },
+      },
+    },
   };
   for (const operation of operations) paths[operation.path] = { ...(paths[operation.path] as Json | undefined), post: operationPost(operation) };
 
@@ -209,6 +235,14 @@ export function buildOpenApiDocument(presets: Presets = {}): Json {
             detail: { type: 'string' },
             code: { type: 'string', enum: Object.keys(errorCatalogue) },
             message: { type: 'string', description: 'Same as detail: the key imaginary clients read' },
+          },
+        },
+        Placeholder: {
+          type: 'object',
+          required: ['type', 'width', 'height'],
+          properties: {
+            type: { type: 'string', enum: ['blurhash', 'thumbhash', 'lqip'] }, width: { type: 'integer' }, height: { type: 'integer' },
+            hash: { type: 'string' }, placeholderWidth: { type: 'integer' }, placeholderHeight: { type: 'integer' }, dataUri: { type: 'string' },
           },
         },
         Info: {

@@ -11,6 +11,7 @@ import { findPreset, presetOperation, type Presets } from '../../core/presets.js
 import { cacheControlFor, entityTag, matchesIfNoneMatch, negotiates, setCacheHeaders, type CacheOptions } from '../cache.js';
 import { checkMultipartBoundary, createUploadWatchdog, readUpload, registerRawBodyParser, type UploadPace } from '../input.js';
 import { negotiateFromAccept } from '../negotiate.js';
+import { placeholderRoute } from './placeholder.js';
 import { statsOf, timed } from '../state.js';
 
 /** Multipart framing allowed on top of the file's own byte limit. */
@@ -92,27 +93,40 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     return input;
   };
 
-  const respond = async (request: FastifyRequest, reply: FastifyReply, prepared: PreparedStep[], ignored: readonly string[] = ignoredParams(prepared)) => {
-    // A client that hangs up while queued should not cost a decode, nor one that hangs up during processing the rest of it.
+  /**
+   * The validators come first: the tag is known before any pixel is decoded, so a client that already holds this
+   * output gets a 304 for the cost of hashing its upload, without taking a processing place. True once a 304 is sent.
+   */
+  const notModified = (request: FastifyRequest, reply: FastifyReply, tag: string, negotiated: boolean, ignored: readonly string[]): boolean => {
+    setCacheHeaders(reply, tag, negotiated, cacheControl);
+    // Parameters checked but not applied (imaginary ignores them silently): say so, so nobody wonders why nothing happened.
+    if (ignored.length > 0) reply.header('PP-Ignored-Params', ignored.join(', '));
+    if (!matchesIfNoneMatch(request.headers['if-none-match'], tag)) return false;
+    void reply.code(304).send();
+    return true;
+  };
+
+  /** `work` in a processing place (admitted now, queued if need be), timed, and aborted when the client leaves. */
+  const processing = async <T>(request: FastifyRequest, reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    // A client that hangs up while queued should not cost a decode, nor one that hangs up during processing the rest of
+    // it. One gone while its body was read has closed already: admit() refuses it.
     const gone = new AbortController();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) gone.abort();
     });
-    const input = await readBody(request);
-    const negotiate = negotiateFromAccept(request.headers.accept);
-    // The tag is known before any pixel is decoded: a client that already holds this output gets a 304 for the cost
-    // of hashing its upload, without taking a processing place.
-    const tag = entityTag(input, prepared, { decode, negotiate });
-    setCacheHeaders(reply, tag, negotiates(prepared), cacheControl);
-    // Parameters checked but not applied (imaginary ignores them silently): say so, so nobody wonders why nothing happened.
-    if (ignored.length > 0) reply.header('PP-Ignored-Params', ignored.join(', '));
-    if (matchesIfNoneMatch(request.headers['if-none-match'], tag)) return reply.code(304).send();
     admit(request);
     const queuedAt = performance.now();
-    const result = await scheduler.run(() => {
+    return scheduler.run(() => {
       statsOf(request).stages.queue = (performance.now() - queuedAt) / 1000;
-      return timed(request, 'process', () => execute(input, prepared, { limits, decode, negotiate, signal: gone.signal }));
+      return timed(request, 'process', () => work(gone.signal));
     }, gone.signal);
+  };
+
+  const respond = async (request: FastifyRequest, reply: FastifyReply, prepared: PreparedStep[], ignored: readonly string[] = ignoredParams(prepared)) => {
+    const input = await readBody(request);
+    const negotiate = negotiateFromAccept(request.headers.accept);
+    if (notModified(request, reply, entityTag(input, prepared, { decode, negotiate }), negotiates(prepared), ignored)) return reply;
+    const result = await processing(request, reply, (signal) => execute(input, prepared, { limits, decode, negotiate, signal }));
     statsOf(request).bytesOut = result.data.length;
     return reply
       .type(result.mime)
@@ -154,4 +168,6 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     const input = await receive(request);
     return scheduler.run(() => timed(request, 'process', () => info(input, limits, decode)));
   });
+
+  placeholderRoute(app, { limits, decode, imageParams: (request) => imageParams(request.query as Query), readBody, notModified, processing });
 }
