@@ -2,6 +2,8 @@
 export { run, execute, prepare, info } from './core/pipeline.js';
 export type { Step, RunOptions, RunResult, ImageInfo, PreparedStep } from './core/pipeline.js';
 export { parseOperations } from './core/pipeline-json.js';
+export { parsePresets } from './core/presets.js';
+export type { Presets } from './core/presets.js';
 export { operations, findOperation } from './core/operations/index.js';
 export type { Operation, OperationSpec, OperationContext } from './core/operations/index.js';
 export type { OptionsOf, ParamSpec, ParamSpecs, StepOptions } from './core/options.js';

@@ -16,6 +16,7 @@ import { findOperation, type Operation } from './operations/index.js';
 import { outputOptionsOf, type OutputOptions } from './imaginary-params.js';
 import type { StepOptions } from './options.js';
 import { outputTypes, type OutputType, type Source } from './params.js';
+import { checkPresets as checkPresetsWith, expandPresets, noPresets, type Presets } from './presets.js';
 import type { RunResult } from './run-result.js';
 
 export interface Step {
@@ -34,6 +35,8 @@ export interface RunOptions {
   decode?: Partial<DecodePolicy> | undefined;
   /** Aborting stops the work, a child process's included, and rejects with PP_CLIENT_GONE. */
   signal?: AbortSignal | undefined;
+  /** Named pipelines a step {"operation": "preset", "params": {"name": …}} stands for (see presets.ts). */
+  presets?: Presets | undefined;
 }
 
 export interface ExecuteOptions {
@@ -62,22 +65,34 @@ export function ignoredParams(prepared: readonly PreparedStep[]): string[] {
   return [...new Set(prepared.flatMap((step) => step.ignored))];
 }
 
-/** Validate every step (names, params, required params) before any pixel is decoded. */
-export function prepare(steps: readonly Step[], limits: Limits, source: Source = 'json', nameSteps = steps.length > 1): PreparedStep[] {
+/**
+ * Validate every step (names, params, required params) before any pixel is decoded. Preset steps are first replaced by
+ * their presets' steps, so the step limit and the error labels ("Step 2 (preset avatar: fit)") count the real work.
+ * Steps are named in errors when there are several, unless `nameSteps` says otherwise.
+ */
+export function prepare(steps: readonly Step[], limits: Limits, source: Source = 'json', nameSteps?: boolean, presets: Presets = noPresets): PreparedStep[] {
   if (steps.length === 0) throw new ImageError('PP_INVALID_PIPELINE', 'Missing or invalid pipeline operations JSON');
-  if (steps.length > limits.maxPipelineSteps) {
-    throw new ImageError('PP_INVALID_PIPELINE', `Maximum allowed pipeline operations exceeded: ${steps.length} > ${limits.maxPipelineSteps}`);
+  const expanded = expandPresets(steps, presets);
+  if (expanded.length > limits.maxPipelineSteps) {
+    const counted = expanded.length === steps.length ? '' : ' (counting the steps of its presets)';
+    throw new ImageError('PP_INVALID_PIPELINE', `Maximum allowed pipeline operations exceeded: ${expanded.length} > ${limits.maxPipelineSteps}${counted}`);
   }
-  return steps.map((step, index) => {
+  const named = nameSteps ?? expanded.length > 1;
+  return expanded.map(({ step, preset }, index) => {
     const operation = findOperation(step.operation);
     if (!operation) throw new ImageError('PP_INVALID_PIPELINE', `Unsupported operation name: ${step.operation}`);
-    const label = nameSteps ? `Step ${index + 1} (${operation.name})` : undefined;
+    const label = named ? `Step ${index + 1} (${preset ? `preset ${preset}: ` : ''}${operation.name})` : undefined;
     try {
       return { ...prepareStep(step, operation, source), label };
     } catch (err) {
       throw inStep(label, err);
     }
   });
+}
+
+/** Throws an Error naming the preset and its fault, for a configuration to refuse at start-up. */
+export function checkPresets(presets: Presets, limits: Limits): void {
+  checkPresetsWith(presets, limits, (steps, stepLimits) => prepare(steps, stepLimits, 'json', true));
 }
 
 /**
@@ -97,7 +112,7 @@ function prepareStep(step: Step, operation: Operation, source: Source): Prepared
 export async function run(input: Buffer, steps: readonly Step[], runOptions: RunOptions = {}): Promise<RunResult> {
   const limits = resolveLimits(runOptions.limits);
   const decode = { ...defaultDecodePolicy, ...runOptions.decode };
-  const prepared = prepare(steps, limits, runOptions.source);
+  const prepared = prepare(steps, limits, runOptions.source, undefined, runOptions.presets);
   const result = await execute(input, prepared, { limits, negotiate: runOptions.negotiate, decode, signal: runOptions.signal });
   return { ...result, ignored: ignoredParams(prepared) };
 }

@@ -3,6 +3,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } from '../core/limits.js';
+import { checkPresets } from '../core/pipeline.js';
+import type { Presets } from '../core/presets.js';
+import { noStoreOnErrors, type CacheOptions } from './cache.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { accessPlugin, type AccessOptions } from './plugins/access/index.js';
 import { metricsPlugin } from './plugins/metrics.js';
@@ -25,11 +28,18 @@ export interface AppOptions {
   scheduler?: Partial<SchedulerOptions>;
   /** How fast an upload must arrive before it is answered 408 and its place freed. */
   upload?: Partial<UploadPace>;
+  /** ETag and Cache-Control on image responses (imaginary's -http-cache-ttl). */
+  cache?: CacheOptions;
+  /** Named pipelines, {"avatar": [steps]}: POST /preset/{name} and pipeline steps {"operation":"preset","params":{"name":…}}. */
+  presets?: Presets;
 }
 
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const limits = resolveLimits(options.limits);
+  const presets = options.presets ?? {};
+  // Library users pass presets here directly: refuse a bad one now, not on the request that uses it.
+  checkPresets(presets, limits);
   const app = Fastify({
     logger: options.logger ? { ...(options.logger === true ? {} : options.logger), serializers: { req: serializeRequest } } : false,
     // Uploads are read by our own parsers with the upload limit; this bounds everything else.
@@ -52,15 +62,16 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.decorate('pixelpress', { scheduler: createScheduler(schedulerOptions(options.scheduler)), draining: false });
   app.setErrorHandler(errorHandler);
   await app.register(accessPlugin, options.access ?? {});
-  const document = buildOpenApiDocument();
+  const document = buildOpenApiDocument(presets);
   await app.register(swagger, { mode: 'static', specification: { document: document as never } });
   // `urls` makes the top bar name the document users are told about, /openapi.json, instead of the plugin's /docs/json.
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: true, deepLinking: true, urls: [{ url: '/openapi.json', name: 'pixelpress /openapi.json' }] } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => document);
 
+  await app.register(noStoreOnErrors);
   await app.register(metricsPlugin);
   await app.register(metaRoutes);
-  await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode }, pace: { ...defaultUploadPace, ...options.upload } });
+  await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode }, pace: { ...defaultUploadPace, ...options.upload }, cache: options.cache ?? {}, presets });
 
   wrongMethodRoutes(app, (document as { paths: Record<string, Record<string, unknown>> }).paths);
   return app;

@@ -4,6 +4,8 @@ import { mimeTypes } from '../core/encode.js';
 import { defaultLimits } from '../core/limits.js';
 import { operations, type Operation } from '../core/operations/index.js';
 import type { ParamSpec } from '../core/options.js';
+import { placeholderParams } from '../core/placeholder.js';
+import { presetOperation, type Presets } from '../core/presets.js';
 import { version } from '../version.js';
 import { problemFor, statusOf } from './problem.js';
 
@@ -40,6 +42,11 @@ function errorResponsesFor(codes: readonly ErrorCode[]): Json {
 
 const errorResponses = errorResponsesFor(imageRouteCodes);
 
+const etagHeader = { schema: { type: 'string' }, description: 'Strong tag of this output: send it in If-None-Match with the same upload to get a 304' };
+
+/** Every image route answers If-None-Match with its ETag by a 304, before decoding. */
+const notModified: Json = { 304: { description: 'Not modified: If-None-Match named this output\'s ETag; no body', headers: { ETag: etagHeader } } };
+
 const imageBody = (field: string): Json => ({
   required: true,
   content: {
@@ -56,6 +63,7 @@ const imageResponse = (description: string): Json => ({
   headers: {
     'Image-Width': { schema: { type: 'integer' }, description: 'Width of the output image' },
     'Image-Height': { schema: { type: 'integer' }, description: 'Height of the output image' },
+    ETag: etagHeader,
   },
   content: Object.fromEntries(Object.values(mimeTypes).map((mime) => [mime, { schema: { type: 'string', format: 'binary' } }])),
 });
@@ -84,6 +92,7 @@ function operationPost(operation: Operation): Json {
       200: fixed
         ? { ...imageResponse(`The ${fixed.toUpperCase()} image`), content: { [mimeTypes[fixed]]: { schema: { type: 'string', format: 'binary' } } } }
         : imageResponse('The processed image'),
+      ...notModified,
       ...errorResponses,
     },
   };
@@ -94,7 +103,27 @@ const nextcloudOperations = JSON.stringify([
   { operation: 'fit', params: { width: 256, height: 256, stripmeta: 'true', type: 'jpeg', norotation: 'true', quality: '80' } },
 ]);
 
-export function buildOpenApiDocument(): Json {
+/** POST /preset/{name}: the configured names, each with its steps, as the server was started with them. */
+function presetPost(presets: Presets): Json {
+  const names = Object.keys(presets);
+  const listed = names.length === 0
+    ? 'No presets are configured on this server (PP_PRESETS, PP_PRESETS_FILE).'
+    : `Configured: ${names.map((name) => `\`${name}\` = \`${JSON.stringify(presets[name])}\``).join('; ')}.`;
+  return {
+    operationId: 'preset',
+    tags: ['pixelpress'],
+    summary: 'Run a named pipeline from the server\'s configuration',
+    description: `Presets come from PP_PRESETS or PP_PRESETS_FILE and are checked at start-up. In /pipeline a preset is the step {"operation":"${presetOperation}","params":{"name":"…"}}. ${listed}`,
+    parameters: [
+      { name: 'name', in: 'path', required: true, description: 'The preset', schema: names.length > 0 ? { type: 'string', enum: names } : { type: 'string' } },
+      { name: 'key', in: 'query', required: false, description: 'API key (accepted and ignored unless keys are configured)', schema: { type: 'string' } },
+    ],
+    requestBody: imageBody('file'),
+    responses: { 200: imageResponse('The image after the preset\'s last step'), ...notModified, ...errorResponsesFor([...imageRouteCodes, 'PP_NOT_FOUND']) },
+  };
+}
+
+export function buildOpenApiDocument(presets: Presets = {}): Json {
   const paths: Json = {
     '/': {
       get: {
@@ -148,7 +177,33 @@ export function buildOpenApiDocument(): Json {
           { name: 'key', in: 'query', required: false, description: 'API key (accepted and ignored unless keys are configured)', schema: { type: 'string' } },
         ],
         requestBody: imageBody('file'),
-        responses: { 200: imageResponse('The image after the last step'), ...errorResponses },
+        responses: { 200: imageResponse('The image after the last step'), ...notModified, ...errorResponses },
+      },
+    },
+    '/preset/{name}': { post: presetPost(presets) },
+    '/placeholder': {
+      post: {
+        operationId: 'placeholder',
+        tags: ['pixelpress'],
+        summary: 'A placeholder to show while the image loads: BlurHash, ThumbHash or a tiny WebP (LQIP)',
+        description:
+          'blurhash and thumbhash answer JSON {type, width, height, hash} (a ThumbHash is base64), width and height being the ' +
+          "image's as displayed (after its EXIF orientation). lqip answers the WebP itself, at most size pixels on its longest side, " +
+          'or with format=json {type, width, height, placeholderWidth, placeholderHeight, dataUri}.',
+        parameters: Object.entries(placeholderParams).map(([name, spec]) => queryParam(name, spec, name === 'type')),
+        requestBody: imageBody('file'),
+        responses: {
+          200: {
+            description: 'The placeholder',
+            headers: { ETag: etagHeader },
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/Placeholder' } },
+              'image/webp': { schema: { type: 'string', format: 'binary' } },
+            },
+          },
+          ...notModified,
+          ...errorResponses,
+        },
       },
     },
   };
@@ -180,6 +235,14 @@ export function buildOpenApiDocument(): Json {
             detail: { type: 'string' },
             code: { type: 'string', enum: Object.keys(errorCatalogue) },
             message: { type: 'string', description: 'Same as detail: the key imaginary clients read' },
+          },
+        },
+        Placeholder: {
+          type: 'object',
+          required: ['type', 'width', 'height'],
+          properties: {
+            type: { type: 'string', enum: ['blurhash', 'thumbhash', 'lqip'] }, width: { type: 'integer' }, height: { type: 'integer' },
+            hash: { type: 'string' }, placeholderWidth: { type: 'integer' }, placeholderHeight: { type: 'integer' }, dataUri: { type: 'string' },
           },
         },
         Info: {

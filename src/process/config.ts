@@ -1,6 +1,9 @@
 /** Server configuration from the environment: one table of names, defaults and meanings (the README's). */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { defaultDecodePolicy, defaultLimits, limitEnv, type DecodePolicy, type Limits } from '../core/limits.js';
+import { checkPresets } from '../core/pipeline.js';
+import { mergePresets, noPresets, parsePresets, type Presets } from '../core/presets.js';
 import { defaultUploadPace, type UploadPace } from '../http/input.js';
 import { checkAccessOptions, type AccessOptions } from '../http/plugins/access/index.js';
 import { defaultMaxReceiving, defaultReceiveLimits, schedulerOptions, type SchedulerOptions } from '../http/scheduler.js';
@@ -31,6 +34,10 @@ export interface ServerConfig {
   keepAliveTimeoutSeconds: number;
   /** API key, URL signature key, CORS origins (README "Access control"); each off when unset. */
   access: AccessOptions;
+  /** imaginary's -http-cache-ttl: Cache-Control on image responses; -1 sends none. */
+  httpCacheTtlSeconds: number;
+  /** Named pipelines, served at POST /preset/{name}; checked here, so a bad one stops the service at start. */
+  presets: Presets;
 }
 
 function listFromEnv(env: NodeJS.ProcessEnv, name: string): string[] {
@@ -51,6 +58,25 @@ function booleanFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean)
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new Error(`Expected true or false for ${name} but received ${JSON.stringify(env[name])}`);
+}
+
+/** PP_PRESETS (JSON) and the file PP_PRESETS_FILE names, read once at start-up, never while serving. */
+function presetsFromEnv(env: NodeJS.ProcessEnv, limits: Limits): Presets {
+  const inline = env.PP_PRESETS ? parsePresets(env.PP_PRESETS, 'PP_PRESETS') : noPresets;
+  let fromFile = noPresets;
+  const file = env.PP_PRESETS_FILE;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`PP_PRESETS_FILE ${JSON.stringify(file)} cannot be read: ${(err as Error).message}`);
+    }
+    fromFile = parsePresets(text, `PP_PRESETS_FILE (${file})`);
+  }
+  const presets = mergePresets(inline, fromFile);
+  checkPresets(presets, limits);
+  return presets;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -100,5 +126,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     headersTimeoutSeconds: integerFromEnv(env, 'PP_HEADERS_TIMEOUT_SECONDS', 10),
     keepAliveTimeoutSeconds: integerFromEnv(env, 'PP_KEEP_ALIVE_TIMEOUT_SECONDS', 5),
     access,
+    httpCacheTtlSeconds: integerFromEnv(env, 'PP_HTTP_CACHE_TTL', -1, -1),
+    presets: presetsFromEnv(env, limits),
   };
 }

@@ -19,6 +19,8 @@ async function serve(config: ServerConfig): Promise<void> {
     scheduler: config.scheduler,
     upload: config.upload,
     access: config.access,
+    cache: { ttlSeconds: config.httpCacheTtlSeconds },
+    presets: config.presets,
     logger: { level: config.logLevel },
   });
   app.server.requestTimeout = config.requestTimeoutSeconds * 1000;
@@ -49,7 +51,14 @@ async function serve(config: ServerConfig): Promise<void> {
 }
 
 useOwnFontconfig();
-const config = configFromEnv();
+let config: ServerConfig;
+try {
+  config = configFromEnv();
+} catch (err) {
+  // A configuration mistake (a bad preset, a malformed number) is one line for the operator, and exit 1 before listening.
+  process.stderr.write(`pixelpress: invalid configuration: ${(err as Error).message}\n`);
+  process.exit(1);
+}
 if (cluster.isPrimary && config.workers > 0) {
   const log = (message: string, fields: Record<string, unknown> = {}) =>
     process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, role: 'supervisor', ...fields, msg: message })}\n`);

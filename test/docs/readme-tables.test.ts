@@ -22,7 +22,7 @@ const section = (heading: string) => {
 test("the endpoint table lists exactly the routes the app serves, but pixelpress's own operations (listed in /docs)", () => {
   const rows = [...section('Endpoints').matchAll(/^\| (`[^|]+`) \|/gm)].map((m) => m[1]!);
   // "`POST /flip` / `POST /flop`" is one row for two routes.
-  const documented = new Set(rows.flatMap((cell) => [...cell.matchAll(/`(GET|POST) (\/[a-z]*)`/g)].map((m) => `${m[1]} ${m[2]}`)));
+  const documented = new Set(rows.flatMap((cell) => [...cell.matchAll(/`(GET|POST) (\/[a-z{}/]*)`/g)].map((m) => `${m[1]} ${m[2]}`)));
   const paths = (buildOpenApiDocument() as { paths: Record<string, Record<string, unknown>> }).paths;
   // Service routes are described in "Operations" and "Errors"; the table is for images, the versions and liveness.
   const elsewhere = new Set(['GET /ready', 'GET /metrics', 'GET /problems/{code}', ...operations.filter((o) => o.origin === 'pixelpress').map((o) => `POST ${o.path}`)]);

@@ -7,8 +7,11 @@ import { operations } from '../../core/operations/index.js';
 import { checkKnownParams } from '../../core/imaginary-params.js';
 import { execute, ignoredParams, info, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
 import { parseOperations } from '../../core/pipeline-json.js';
+import { findPreset, presetOperation, type Presets } from '../../core/presets.js';
+import { cacheControlFor, entityTag, matchesIfNoneMatch, negotiates, setCacheHeaders, type CacheOptions } from '../cache.js';
 import { checkMultipartBoundary, createUploadWatchdog, readUpload, registerRawBodyParser, type UploadPace } from '../input.js';
 import { negotiateFromAccept } from '../negotiate.js';
+import { placeholderRoute } from './placeholder.js';
 import { statsOf, timed } from '../state.js';
 
 /** Multipart framing allowed on top of the file's own byte limit. */
@@ -29,8 +32,9 @@ interface Admission {
   releaseProcessing?: () => void;
 }
 
-export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; decode: DecodePolicy; pace: UploadPace }): Promise<void> {
-  const { limits, decode } = opts;
+export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; decode: DecodePolicy; pace: UploadPace; cache?: CacheOptions; presets?: Presets }): Promise<void> {
+  const { limits, decode, presets = {} } = opts;
+  const cacheControl = cacheControlFor(opts.cache?.ttlSeconds);
   const { scheduler } = app.pixelpress;
   registerRawBodyParser(app, limits.maxUploadBytes);
   await app.register(multipart, { limits: { fileSize: limits.maxUploadBytes, files: 1 } });
@@ -67,35 +71,63 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     });
   });
 
-  /** The body, then the processing admission: only a complete upload takes a queue place (or gets its 503). */
-  const receive = async (request: FastifyRequest): Promise<Buffer> => {
+  /** The whole body: the upload's receive place is still held, no processing place yet. */
+  const readBody = async (request: FastifyRequest): Promise<Buffer> => {
     const input = await timed(request, 'receive', () => readUpload(request, limits.maxUploadBytes));
     statsOf(request).bytesIn = input.length;
-    const admission = admissions.get(request);
-    if (admission) {
-      // Released on close, which has already fired for a client gone while its body was read.
-      if (admission.closed) throw new ImageError('PP_CLIENT_GONE', 'The client closed the connection before processing started');
-      admission.releaseProcessing = scheduler.admit();
-    }
     return input;
   };
 
-  const respond = async (request: FastifyRequest, reply: FastifyReply, prepared: PreparedStep[], ignored: readonly string[] = ignoredParams(prepared)) => {
-    // A client that hangs up while queued should not cost a decode, nor one that hangs up during processing the rest of it.
+  /** The processing admission: only a complete upload takes a queue place (or gets its 503). */
+  const admit = (request: FastifyRequest): void => {
+    const admission = admissions.get(request);
+    if (!admission) return;
+    // Released on close, which has already fired for a client gone while its body was read.
+    if (admission.closed) throw new ImageError('PP_CLIENT_GONE', 'The client closed the connection before processing started');
+    admission.releaseProcessing = scheduler.admit();
+  };
+
+  const receive = async (request: FastifyRequest): Promise<Buffer> => {
+    const input = await readBody(request);
+    admit(request);
+    return input;
+  };
+
+  /**
+   * The validators come first: the tag is known before any pixel is decoded, so a client that already holds this
+   * output gets a 304 for the cost of hashing its upload, without taking a processing place. True once a 304 is sent.
+   */
+  const notModified = (request: FastifyRequest, reply: FastifyReply, tag: string, negotiated: boolean, ignored: readonly string[]): boolean => {
+    setCacheHeaders(reply, tag, negotiated, cacheControl);
+    // Parameters checked but not applied (imaginary ignores them silently): say so, so nobody wonders why nothing happened.
+    if (ignored.length > 0) reply.header('PP-Ignored-Params', ignored.join(', '));
+    if (!matchesIfNoneMatch(request.headers['if-none-match'], tag)) return false;
+    void reply.code(304).send();
+    return true;
+  };
+
+  /** `work` in a processing place (admitted now, queued if need be), timed, and aborted when the client leaves. */
+  const processing = async <T>(request: FastifyRequest, reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    // A client that hangs up while queued should not cost a decode, nor one that hangs up during processing the rest of
+    // it. One gone while its body was read has closed already: admit() refuses it.
     const gone = new AbortController();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) gone.abort();
     });
-    const input = await receive(request);
+    admit(request);
     const queuedAt = performance.now();
-    const result = await scheduler.run(() => {
+    return scheduler.run(() => {
       statsOf(request).stages.queue = (performance.now() - queuedAt) / 1000;
-      return timed(request, 'process', () => execute(input, prepared, { limits, decode, negotiate: negotiateFromAccept(request.headers.accept), signal: gone.signal }));
+      return timed(request, 'process', () => work(gone.signal));
     }, gone.signal);
+  };
+
+  const respond = async (request: FastifyRequest, reply: FastifyReply, prepared: PreparedStep[], ignored: readonly string[] = ignoredParams(prepared)) => {
+    const input = await readBody(request);
+    const negotiate = negotiateFromAccept(request.headers.accept);
+    if (notModified(request, reply, entityTag(input, prepared, { decode, negotiate }), negotiates(prepared), ignored)) return reply;
+    const result = await processing(request, reply, (signal) => execute(input, prepared, { limits, decode, negotiate, signal }));
     statsOf(request).bytesOut = result.data.length;
-    if (result.negotiated) reply.header('Vary', 'Accept');
-    // Parameters checked but not applied (imaginary ignores them silently): say so, so nobody wonders why nothing happened.
-    if (ignored.length > 0) reply.header('PP-Ignored-Params', ignored.join(', '));
     return reply
       .type(result.mime)
       .header('Image-Width', String(result.width))
@@ -117,8 +149,17 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     const raw = Array.isArray(query.operations) ? query.operations[0] : query.operations;
     // Forms often put it in the body: say where it goes.
     if (raw === undefined) throw new ImageError('PP_INVALID_PIPELINE', 'Missing required param: operations (a JSON array in the query string, not a form field)');
-    const prepared = prepare(parseOperations(raw), limits, 'json', true);
+    const prepared = prepare(parseOperations(raw), limits, 'json', true, presets);
     return respond(request, reply, prepared, [...new Set([...topLevelIgnored, ...ignoredParams(prepared)])]);
+  });
+
+  // A configured pipeline by name. Its query is checked like /pipeline's top level and not applied: the preset is fixed.
+  app.post('/preset/:name', (request, reply) => {
+    const { name } = request.params as { name: string };
+    const ignored = checkKnownParams(imageParams(request.query as Query), {}, 'query');
+    if (!findPreset(presets, name)) throw new ImageError('PP_NOT_FOUND', `No preset named ${JSON.stringify(name)}`);
+    const prepared = prepare([{ operation: presetOperation, params: { name } }], limits, 'json', undefined, presets);
+    return respond(request, reply, prepared, ignored);
   });
 
   app.post('/info', async (request) => {
@@ -127,4 +168,6 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     const input = await receive(request);
     return scheduler.run(() => timed(request, 'process', () => info(input, limits, decode)));
   });
+
+  placeholderRoute(app, { limits, decode, imageParams: (request) => imageParams(request.query as Query), readBody, notModified, processing });
 }

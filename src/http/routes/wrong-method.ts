@@ -18,7 +18,8 @@ export function wrongMethodRoutes(app: FastifyInstance, paths: Paths): void {
   // imaginary serves GET there only with a remote source or mount configured; neither exists here.
   for (const [path, allow] of allowed) {
     if (allow.includes('GET') || !allow.includes('POST')) continue;
-    app.get(path, async (request, reply) => refuse(reply, request.method, path, allow, ': it needs a remote image source, which this server does not enable, so POST the image instead'));
+    // OpenAPI writes a path parameter {name}, Fastify :name.
+    app.get(path.replace(/\{(\w+)\}/g, ':$1'), async (request, reply) => refuse(reply, request.method, path, allow, ': it needs a remote image source, which this server does not enable, so POST the image instead'));
   }
 
   app.setNotFoundHandler((request, reply) => {
