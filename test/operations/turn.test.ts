@@ -71,7 +71,8 @@ for (const angle of [30, -17.5, 135, 271]) {
     // Measured 75.4 / 77.0 / 77.8 / 75.2 dB, against 6.8-10.6 dB the other way round: libvips interpolates in fixed point.
     assert.ok(toReference > 60, `close to the definition: ${toReference.toFixed(1)} dB (the other way: ${wrongWay.toFixed(1)} dB)`);
     assert.ok(wrongWay < 30, 'turned clockwise, not anticlockwise');
-    assert.deepEqual(meanColour(got, 0, 0, 2, 2).map(Math.round), [0, 0, 255], 'a corner is the background');
+    // Near a quarter turn the corner triangles are a pixel wide: only clear ones are checked.
+    if (Math.abs(angle / 90 - Math.round(angle / 90)) > 0.1) assert.deepEqual(meanColour(got, 0, 0, 2, 2).map(Math.round), [0, 0, 255], 'a corner is the background');
   });
 }
 
