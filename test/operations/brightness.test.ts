@@ -1,0 +1,48 @@
+/** brightness, imgproxy's: each colour channel plus a constant, clipped; checked pixel by pixel against that sum. */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
+import { decode, photo, psnr, type Raw } from '../../testkit/images.js';
+
+let app: FastifyInstance;
+let input: Buffer;
+before(async () => {
+  app = await testApp();
+  input = await photo(96, 64, 'png');
+});
+after(() => app.close());
+
+const mapped = (src: Raw, f: (v: number) => number): Raw => ({ ...src, data: src.data.map((v) => Math.max(0, Math.min(255, Math.round(f(v))))) });
+const maxDiff = (a: Raw, b: Raw) => a.data.reduce((m, v, i) => Math.max(m, Math.abs(v - b.data[i]!)), 0);
+
+for (const amount of [60, -90]) {
+  test(`brightness=${amount} adds ${amount} to every channel, clipped`, async () => {
+    const response = await postRaw(app, `/brightness?brightness=${amount}&type=png`, input, 'image/png');
+    assert.equal(response.statusCode, 200, response.body);
+    const original = await decode(input);
+    const got = await decode(response.rawPayload);
+    // Measured 0: the sum is exact in integers.
+    assert.equal(maxDiff(got, mapped(original, (v) => v + amount)), 0);
+    assert.ok(psnr(got, original) < 25, 'differs from the input');
+  });
+}
+
+test('as a pipeline step it gives the same pixels, and it is documented', async () => {
+  const route = await postRaw(app, '/brightness?brightness=40&type=png', input, 'image/png');
+  const steps = encodeURIComponent(JSON.stringify([{ operation: 'brightness', params: { brightness: 40, type: 'png' } }]));
+  const pipeline = await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png');
+  assert.equal(pipeline.statusCode, 200, pipeline.body);
+  assert.equal(psnr(await decode(pipeline.rawPayload), await decode(route.rawPayload)), Infinity);
+  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { post?: { description?: string } }> };
+  assert.match(document.paths['/brightness']?.post?.description ?? '', /imgproxy/);
+});
+
+test('hostile values are 400s: out of range, fractional, NaN, huge, missing', async () => {
+  for (const value of ['256', '-256', '1.5', 'NaN', 'Infinity', '1e309', '99999999999999999999', 'abc']) {
+    assertProblem(await postRaw(app, `/brightness?brightness=${value}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /brightness/);
+  }
+  assertProblem(await postRaw(app, '/brightness', input, 'image/png'), 400, 'PP_MISSING_PARAM', /brightness/);
+  const steps = encodeURIComponent(JSON.stringify([{ operation: 'brightness', params: { brightness: -1e6 } }]));
+  assertProblem(await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /brightness/);
+});

@@ -1,0 +1,49 @@
+/** contrast, imgproxy's multiplier: each channel's distance from 128 scaled, clipped; checked pixel by pixel. */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
+import { decode, photo, psnr, type Raw } from '../../testkit/images.js';
+
+let app: FastifyInstance;
+let input: Buffer;
+before(async () => {
+  app = await testApp();
+  input = await photo(96, 64, 'png');
+});
+after(() => app.close());
+
+const mapped = (src: Raw, f: (v: number) => number): Raw => ({ ...src, data: src.data.map((v) => Math.max(0, Math.min(255, Math.round(f(v))))) });
+const maxDiff = (a: Raw, b: Raw) => a.data.reduce((m, v, i) => Math.max(m, Math.abs(v - b.data[i]!)), 0);
+
+for (const amount of [1.7, 0.4, 0]) {
+  test(`contrast=${amount} scales every channel's distance from 128 by ${amount}`, async () => {
+    const response = await postRaw(app, `/contrast?contrast=${amount}&type=png`, input, 'image/png');
+    assert.equal(response.statusCode, 200, response.body);
+    const original = await decode(input);
+    const got = await decode(response.rawPayload);
+    // Measured at most 1 level: libvips rounds the float result, this reference rounds half up.
+    const difference = maxDiff(got, mapped(original, (v) => 128 + (v - 128) * amount));
+    assert.ok(difference <= 1, `within 1 level of the definition: ${difference}`);
+    assert.ok(psnr(got, original) < 25, 'differs from the input');
+  });
+}
+
+test('as a pipeline step it gives the same pixels, and it is documented', async () => {
+  const route = await postRaw(app, '/contrast?contrast=1.5&type=png', input, 'image/png');
+  const steps = encodeURIComponent(JSON.stringify([{ operation: 'contrast', params: { contrast: 1.5, type: 'png' } }]));
+  const pipeline = await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png');
+  assert.equal(pipeline.statusCode, 200, pipeline.body);
+  assert.equal(psnr(await decode(pipeline.rawPayload), await decode(route.rawPayload)), Infinity);
+  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { post?: { description?: string } }> };
+  assert.match(document.paths['/contrast']?.post?.description ?? '', /imgproxy/);
+});
+
+test('hostile values are 400s: out of range, fractional, NaN, huge, missing', async () => {
+  for (const value of ['100.5', '-1', '-0.5', 'NaN', 'Infinity', '1e309', '99999999999999999999', 'abc']) {
+    assertProblem(await postRaw(app, `/contrast?contrast=${value}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /contrast/);
+  }
+  assertProblem(await postRaw(app, '/contrast', input, 'image/png'), 400, 'PP_MISSING_PARAM', /contrast/);
+  const steps = encodeURIComponent(JSON.stringify([{ operation: 'contrast', params: { contrast: -1e6 } }]));
+  assertProblem(await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /contrast/);
+});
