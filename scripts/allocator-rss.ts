@@ -78,11 +78,19 @@ const photo = readFileSync(photoPath);
 const meta = await sharp(photo).metadata();
 const scratch = mkdtempSync(join(tmpdir(), 'pixelpress-jemalloc-'));
 const jemalloc = jemallocPath(scratch);
-const variants: [string, Record<string, string>][] = [
+/** glibc's dynamic mmap threshold climbs to 32 MB after the first large free, so later pixel buffers come from the
+ *  arenas and fragment them; a fixed threshold keeps them in mmap, returned to the system when freed. */
+const fixedMmap = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' };
+const allVariants: [string, Record<string, string>][] = [
   ['glibc default', {}],
   ['glibc MALLOC_ARENA_MAX=2', { MALLOC_ARENA_MAX: '2' }],
+  ['glibc arena 2 + fixed mmap/trim threshold 128 KiB', fixedMmap],
+  ['glibc arena 2 + fixed thresholds + PP_SHARP_CONCURRENCY=1', { ...fixedMmap, PP_SHARP_CONCURRENCY: '1' }],
   ...(jemalloc ? [['jemalloc (LD_PRELOAD)', { LD_PRELOAD: jemalloc }] as [string, Record<string, string>]] : []),
 ];
+// RSS_VARIANTS=1,3: a subset by position (1-based), to explore; the documented run uses all.
+const chosen = process.env.RSS_VARIANTS?.split(',').map(Number);
+const variants = chosen ? allVariants.filter((_, index) => chosen.includes(index + 1)) : allVariants;
 console.error(`photo ${photoPath}: ${meta.width}x${meta.height} (${((meta.width! * meta.height!) / 1e6).toFixed(1)} MP), ${(photo.length / 1e6).toFixed(1)} MB`);
 console.error(`${requests} requests at ${connections} connections, PP_WORKERS=${workers}, ${rounds} rounds; jemalloc ${jemalloc ?? 'not available'}`);
 const results: Result[] = [];
