@@ -5,7 +5,8 @@
  * the variants take turns, ROUNDS times, so load from other work on the machine falls on all of them alike.
  *
  *   node --import tsx scripts/allocator-rss.ts [photo.jpg]      (default: Debian mate-backgrounds' 17.9 MP photo)
- * Env: RSS_REQUESTS (per run, default 96), RSS_CONNECTIONS (default 8), ROUNDS (default 2), PP_WORKERS (default 2).
+ * Env: RSS_REQUESTS (per run, default 96), RSS_CONNECTIONS (default 8), ROUNDS (default 2), PP_WORKERS (default 2);
+ * other PP_* settings are passed to the service.
  * docs/deploy.md quotes its output.
  */
 import { execFileSync } from 'node:child_process';
@@ -23,6 +24,7 @@ const connections = Number(process.env.RSS_CONNECTIONS ?? 8);
 const rounds = Number(process.env.ROUNDS ?? 2);
 const workers = process.env.PP_WORKERS ?? '2';
 const root = new URL('..', import.meta.url).pathname;
+const serviceEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('PP_') && name !== 'PP_WORKERS' && name !== 'PP_RSS_VARIANTS')) as Record<string, string>;
 
 /** Nextcloud's preview generator request (lib/private/Preview/Imaginary.php): autorotate, then a 256 fit as JPEG. */
 const operations = JSON.stringify([
@@ -55,7 +57,8 @@ interface Result {
 async function measure(variant: string, env: Record<string, string>, photo: Buffer): Promise<Result> {
   const port = await freePort();
   const child = launch(`rss-${variant.replace(/\W+/g, '-')}`, process.execPath, [join(root, 'dist/process/server.js')], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), PP_WORKERS: workers, UV_THREADPOOL_SIZE: '4', LOG_LEVEL: 'warn', ...env },
+    // The service's own settings (PP_CONCURRENCY, PP_SHARP_CONCURRENCY...) pass through, to measure a given sizing.
+    env: { PATH: process.env.PATH ?? '', ...serviceEnv, PORT: String(port), PP_WORKERS: workers, UV_THREADPOOL_SIZE: '4', LOG_LEVEL: 'warn', ...env },
   });
   try {
     const base = `http://127.0.0.1:${port}`;
@@ -92,7 +95,7 @@ const allVariants: [string, Record<string, string>][] = [
 const chosen = process.env.RSS_VARIANTS?.split(',').map(Number);
 const variants = chosen ? allVariants.filter((_, index) => chosen.includes(index + 1)) : allVariants;
 console.error(`photo ${photoPath}: ${meta.width}x${meta.height} (${((meta.width! * meta.height!) / 1e6).toFixed(1)} MP), ${(photo.length / 1e6).toFixed(1)} MB`);
-console.error(`${requests} requests at ${connections} connections, PP_WORKERS=${workers}, ${rounds} rounds; jemalloc ${jemalloc ?? 'not available'}`);
+console.error(`${requests} requests at ${connections} connections, PP_WORKERS=${workers} ${Object.entries(serviceEnv).map(([k, v]) => `${k}=${v}`).join(' ')}, ${rounds} rounds; jemalloc ${jemalloc ?? 'not available'}`);
 const results: Result[] = [];
 try {
   for (let round = 1; round <= rounds; round++) {
