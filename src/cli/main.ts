@@ -149,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
 
   if (batch) {
     if (outputPath === undefined || outputPath === '-') throw new UsageError(`${files.length} inputs need an output folder: -o folder/`);
-    if (!outputIsFolder && (await isDirectory(outputPath)) === false && typeFromPath(outputPath)) {
+    if (!outputIsFolder && typeFromPath(outputPath)) {
       throw new UsageError(`${files.length} inputs need an output folder, not the file ${outputPath} (end it with / to make a folder)`);
     }
     const progress = createProgress(files.length, process.stderr);
@@ -178,14 +178,14 @@ export async function main(argv: string[]): Promise<number> {
     // An operation that always writes one format (the seed blur writes JPEG) cannot honour the extension.
     throw new UsageError(`${command} wrote ${result.type}, which does not fit ${outputPath}; name the file .${result.type === 'jpeg' ? 'jpg' : result.type}`);
   }
-  if (toStdout && !outputIsFolder) process.stdout.write(result.data);
+  if (toStdout) process.stdout.write(result.data);
   else {
     if (outputIsFolder) await mkdir(outputPath!, { recursive: true });
     await writeFile(target!, result.data).catch((err: unknown) => {
       throw new UsageError(`${target}: ${fileProblem(err)}`, 1);
     });
   }
-  process.stderr.write(`${toStdout && !outputIsFolder ? '' : `${target}: `}${result.type} ${result.width}x${result.height} ${result.data.length} bytes\n`);
+  process.stderr.write(`${toStdout ? '' : `${target}: `}${result.type} ${result.width}x${result.height} ${result.data.length} bytes\n`);
   return 0;
 }
 
