@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type { StepsSummary } from '../../scripts/docker-steps.js';
 
@@ -25,7 +27,9 @@ test('the Dockerfile steps build and start a non-root, read-only, healthy servic
   assert.deepEqual(summary.stages, ['build', '1']);
   assert.equal(summary.uid, 1000);
   assert.equal(summary.jemalloc, true, 'LD_PRELOAD=libjemalloc.so.2 resolved and loaded');
-  assert.equal(summary.nativeAddon, true, 'the build stage compiled the addon and the final stage has it');
+  // The node images carry Node's headers, so the addon builds there; a node without them (npx -p node@22) skips it.
+  const headers = existsSync(join(dirname(process.execPath), '../include/node/node_api.h'));
+  assert.equal(summary.nativeAddon, headers, 'the build stage compiled the addon and the final stage has it');
   assert.equal(summary.readOnlyRoot, process.getuid?.() === 0, 'read-only when the test can make a mount namespace');
   assert.equal(summary.pipelineStatus, 200);
   assert.equal(summary.exitCode, 0);
