@@ -10,10 +10,19 @@ import { operations, type Operation } from '../../src/core/operations/index.js';
 import { prepare } from '../../src/core/pipeline.js';
 import { buildOpenApiDocument } from '../../src/http/openapi.js';
 
-/** A valid value of each parameter, from its checker's schema: the first choice of an enum, 1 for a number, "x" for text. */
+/** A value each parameter's own checker accepts and that counts as given (differs from its default). */
 function sample(operation: Operation, name: string): string {
-  const schema = operation.params[name]!.check.schema as { enum?: string[]; type?: string };
-  return schema.enum?.[0] ?? (schema.type === 'string' ? 'x' : '1');
+  const spec = operation.params[name]!;
+  const schema = spec.check.schema as { enum?: string[]; example?: unknown };
+  const candidates = [schema.example, ...(schema.enum ?? []), '1', '2', '0.5', '10', 'x', '16:9', '255,255,255'].filter((c): c is string => typeof c === 'string');
+  for (const candidate of candidates) {
+    try {
+      if (spec.check.parse(name, candidate, 'query') !== spec.default) return candidate;
+    } catch {
+      // Not one this checker accepts: try the next.
+    }
+  }
+  throw new Error(`no sample value for ${operation.name}.${name}: add one its checker accepts`);
 }
 
 function missing(operation: string, params: Record<string, string>): boolean {
