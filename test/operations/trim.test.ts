@@ -64,6 +64,20 @@ test('color names the border when the top-left pixel is not it; threshold widens
   assert.equal(all.statusCode, 200, all.body);
 });
 
+test('equal_hor and equal_ver cut the smaller margin from both sides, keeping the photo centred', async () => {
+  // The photo sits at (13, 9) in 80 x 56: margins 13 left, 17 right, 9 top, 17 bottom.
+  const original = await decode(input);
+  for (const [query, left, top, width, height] of [['equal_hor=true', 13, 9, 54, 30], ['equal_ver=1', 13, 9, 50, 38], ['equal_hor=true&equal_ver=true', 13, 9, 54, 38]] as const) {
+    const response = await postRaw(app, `/trim?${query}&type=png`, input, 'image/png');
+    assert.equal(response.statusCode, 200, response.body);
+    const got = await decode(response.rawPayload);
+    assert.deepEqual([got.width, got.height], [width, height], query);
+    const expected = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) expected.set(original.data.subarray(((y + top) * 80 + left) * 3, ((y + top) * 80 + left + width) * 3), y * width * 3);
+    assert.equal(psnr(got, { data: expected, width, height, channels: 3 }), Infinity, query);
+  }
+});
+
 test('as a pipeline step it gives the same pixels, and it is documented', async () => {
   const route = await postRaw(app, '/trim?threshold=20&type=png', input, 'image/png');
   const steps = encodeURIComponent(JSON.stringify([{ operation: 'trim', params: { threshold: 20 } }, { operation: 'convert', params: { type: 'png' } }]));
@@ -75,8 +89,8 @@ test('as a pipeline step it gives the same pixels, and it is documented', async 
 });
 
 test('hostile values are 400s', async () => {
-  for (const query of ['threshold=-1', 'threshold=256', 'threshold=NaN', 'threshold=1e309', 'color=256,0,0', 'color=1,2', 'color=-1,0,0']) {
-    assertProblem(await postRaw(app, `/trim?${query}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /threshold|color/);
+  for (const query of ['threshold=-1', 'threshold=256', 'threshold=NaN', 'threshold=1e309', 'color=256,0,0', 'color=1,2', 'color=-1,0,0', 'equal_hor=yes', 'equal_ver=2']) {
+    assertProblem(await postRaw(app, `/trim?${query}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /threshold|color|equal/);
   }
   const steps = encodeURIComponent(JSON.stringify([{ operation: 'trim', params: { threshold: -1e9 } }]));
   assertProblem(await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /threshold/);
