@@ -88,6 +88,13 @@ test('as a pipeline step it gives the same pixels, and it is documented', async 
   assert.match(document.paths['/trim']?.post?.description ?? '', /imgproxy/);
 });
 
+test('an image under 3x3 pixels, too small for libvips to trim, comes back as it was', async () => {
+  const tiny = await sharp({ create: { width: 2, height: 1, channels: 3, background: '#123456' } }).png().toBuffer();
+  const response = await postRaw(app, '/trim?type=png', tiny, 'image/png');
+  assert.equal(response.statusCode, 200, response.body);
+  assert.equal(psnr(await decode(response.rawPayload), await decode(tiny)), Infinity);
+});
+
 test('hostile values are 400s', async () => {
   for (const query of ['threshold=-1', 'threshold=256', 'threshold=NaN', 'threshold=1e309', 'color=256,0,0', 'color=1,2', 'color=-1,0,0', 'equal_hor=yes', 'equal_ver=2']) {
     assertProblem(await postRaw(app, `/trim?${query}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /threshold|color|equal/);
