@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import sharp from 'sharp';
 import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
 import { decode, photo, psnr, type Raw } from '../../testkit/images.js';
 
@@ -46,4 +47,12 @@ test('hostile values are 400s: out of range, fractional, NaN, huge, missing', as
   assertProblem(await postRaw(app, '/contrast', input, 'image/png'), 400, 'PP_MISSING_PARAM', /contrast/);
   const steps = encodeURIComponent(JSON.stringify([{ operation: 'contrast', params: { contrast: -1e6 } }]));
   assertProblem(await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /contrast/);
+});
+
+test('a 16-bit input is processed on the 8-bit scale the parameter is given in', async () => {
+  // libvips would otherwise apply the level to 0-65535 values: ±40 of 65535 changes next to nothing.
+  const deep = await sharp(input).toColourspace('rgb16').png().toBuffer();
+  const [eight, sixteen] = [await postRaw(app, '/contrast?contrast=1.6&type=png', input, 'image/png'), await postRaw(app, '/contrast?contrast=1.6&type=png', deep, 'image/png')];
+  assert.equal(sixteen.statusCode, 200, sixteen.body);
+  assert.equal(psnr(await decode(sixteen.rawPayload), await decode(eight.rawPayload)), Infinity);
 });

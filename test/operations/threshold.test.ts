@@ -64,3 +64,11 @@ test('hostile values are 400s: negative, over 255, fractional, NaN, huge', async
   const steps = encodeURIComponent(JSON.stringify([{ operation: 'threshold', params: { threshold: 1e12 } }]));
   assertProblem(await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /threshold/);
 });
+
+test('a 16-bit input is processed on the 8-bit scale the parameter is given in', async () => {
+  // libvips would otherwise apply the level to 0-65535 values: ±40 of 65535 changes next to nothing.
+  const deep = await sharp(input).toColourspace('rgb16').png().toBuffer();
+  const [eight, sixteen] = [await postRaw(app, '/threshold?threshold=100&type=png', input, 'image/png'), await postRaw(app, '/threshold?threshold=100&type=png', deep, 'image/png')];
+  assert.equal(sixteen.statusCode, 200, sixteen.body);
+  assert.equal(psnr(await decode(sixteen.rawPayload), await decode(eight.rawPayload)), Infinity);
+});

@@ -17,6 +17,6 @@ export const brightness = defineOperation({
   },
   required: ['brightness'],
   async apply(image, o) {
-    return image.open(true).linear(1, o.brightness);
+    return image.open(true).pipelineColourspace('srgb').linear(1, o.brightness);
   },
 });

@@ -19,6 +19,6 @@ export const contrast = defineOperation({
   },
   required: ['contrast'],
   async apply(image, o) {
-    return image.open(true).linear(o.contrast, 128 * (1 - o.contrast));
+    return image.open(true).pipelineColourspace('srgb').linear(o.contrast, 128 * (1 - o.contrast));
   },
 });

@@ -18,6 +18,6 @@ export const hue = defineOperation({
   },
   required: ['hue'],
   async apply(image, o) {
-    return image.open(true).modulate({ hue: o.hue });
+    return image.open(true).pipelineColourspace('srgb').modulate({ hue: o.hue });
   },
 });

@@ -22,6 +22,6 @@ export const normalize = defineOperation({
     if (o.lower >= o.upper) throw new ImageError('PP_INVALID_PARAM', `lower (${o.lower}) must be below upper (${o.upper})`);
   },
   async apply(image, o) {
-    return image.open(true).normalise({ lower: o.lower, upper: o.upper });
+    return image.open(true).pipelineColourspace('srgb').normalise({ lower: o.lower, upper: o.upper });
   },
 });

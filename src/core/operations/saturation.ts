@@ -19,6 +19,6 @@ export const saturation = defineOperation({
   },
   required: ['saturation'],
   async apply(image, o) {
-    return image.open(true).modulate({ saturation: o.saturation });
+    return image.open(true).pipelineColourspace('srgb').modulate({ saturation: o.saturation });
   },
 });

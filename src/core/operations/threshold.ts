@@ -18,6 +18,6 @@ export const threshold = defineOperation({
   },
   async apply(image, o) {
     // Written as grey: sharp would otherwise turn the thresholded channel back into three equal ones.
-    return image.open(true).threshold(o.threshold, { grayscale: true }).toColourspace('b-w');
+    return image.open(true).pipelineColourspace('srgb').threshold(o.threshold, { grayscale: true }).toColourspace('b-w');
   },
 });

@@ -19,6 +19,6 @@ export const tint = defineOperation({
   required: ['color'],
   async apply(image, o) {
     const [r, g, b] = o.color!;
-    return image.open(true).tint({ r, g, b });
+    return image.open(true).pipelineColourspace('srgb').tint({ r, g, b });
   },
 });
