@@ -4,6 +4,7 @@ import { param } from '../options.js';
 import { rgb } from '../params.js';
 import { between } from '../tone/range.js';
 import { srgbPixels } from '../tone/raw.js';
+import { eachRow } from '../raster.js';
 import { defineOperation } from './types.js';
 
 const toLinear = (v: number) => (v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
@@ -31,17 +32,20 @@ export const duotone = defineOperation({
   async apply(image, o, { deadline }) {
     const { data, info } = await srgbPixels(image, deadline);
     const [from, to, amount] = [o.color1!, o.color2!, o.intensity];
-    for (let i = 0; i < data.length; i += info.channels) {
-      const y = 0.2126 * linear[data[i]!]! + 0.7152 * linear[data[i + 1]!]! + 0.0722 * linear[data[i + 2]!]!;
-      // Linear interpolation between table steps: within 0.01 of a level of the exact encoding.
-      const at = Math.min(1, y) * ENCODE_STEPS;
-      const step = Math.floor(at);
-      const g = step >= ENCODE_STEPS ? 1 : encoded[step]! + (encoded[step + 1]! - encoded[step]!) * (at - step);
-      for (let c = 0; c < 3; c++) {
-        const tone = from[c]! + (to[c]! - from[c]!) * g;
-        data[i + c] = Math.round(data[i + c]! + (tone - data[i + c]!) * amount);
+    const stride = info.width * info.channels;
+    await eachRow(info, () => deadline.check(), (row) => {
+      for (let i = row * stride; i < (row + 1) * stride; i += info.channels) {
+        const y = 0.2126 * linear[data[i]!]! + 0.7152 * linear[data[i + 1]!]! + 0.0722 * linear[data[i + 2]!]!;
+        // Linear interpolation between table steps: within 0.01 of a level of the exact encoding.
+        const at = Math.min(1, y) * ENCODE_STEPS;
+        const step = Math.floor(at);
+        const g = step >= ENCODE_STEPS ? 1 : encoded[step]! + (encoded[step + 1]! - encoded[step]!) * (at - step);
+        for (let c = 0; c < 3; c++) {
+          const tone = from[c]! + (to[c]! - from[c]!) * g;
+          data[i + c] = Math.round(data[i + c]! + (tone - data[i + c]!) * amount);
+        }
       }
-    }
+    });
     return image.withRaw(data, info);
   },
 });

@@ -5,7 +5,7 @@ import { param } from '../options.js';
 import { float, integer, oneOf } from '../params.js';
 import { boxBlur, gaussianBlur, unsharpMask } from '../pillow/box-blur.js';
 import { builtinKernels, convolve } from '../pillow/kernels.js';
-import type { Raster } from '../pillow/raster.js';
+import type { Raster } from '../raster.js';
 import { modeFilter, rankFilter } from '../pillow/rank.js';
 import { ringBlurAsync } from '../ring-blur/index.js';
 import { defineOperation } from './types.js';

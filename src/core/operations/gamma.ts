@@ -3,6 +3,7 @@ import { outputParams } from '../imaginary-params.js';
 import { param } from '../options.js';
 import { between } from '../tone/range.js';
 import { srgbPixels } from '../tone/raw.js';
+import { eachRow } from '../raster.js';
 import { defineOperation } from './types.js';
 
 export const gamma = defineOperation({
@@ -24,7 +25,10 @@ export const gamma = defineOperation({
     const { data, info } = await srgbPixels(image, deadline);
     const table = Uint8Array.from({ length: 256 }, (_, v) => Math.round(255 * (v / 255) ** (1 / o.gamma)));
     const colours = Math.min(3, info.channels);
-    for (let i = 0; i < data.length; i += info.channels) for (let c = 0; c < colours; c++) data[i + c] = table[data[i + c]!]!;
+    const stride = info.width * info.channels;
+    await eachRow(info, () => deadline.check(), (y) => {
+      for (let i = y * stride; i < (y + 1) * stride; i += info.channels) for (let c = 0; c < colours; c++) data[i + c] = table[data[i + c]!]!;
+    });
     return image.withRaw(data, info);
   },
 });

@@ -3,6 +3,7 @@ import { outputParams } from '../imaginary-params.js';
 import { param } from '../options.js';
 import { between } from '../tone/range.js';
 import { srgbPixels } from '../tone/raw.js';
+import { eachRow } from '../raster.js';
 import { defineOperation } from './types.js';
 
 export const pixelate = defineOperation({
@@ -23,7 +24,9 @@ export const pixelate = defineOperation({
     const { data, info } = await srgbPixels(image, deadline);
     const { width, height, channels } = info;
     const sums = new Float64Array(channels);
-    for (let top = 0; top < height; top += o.size) {
+    // One band of blocks at a time, so a 16 MP image yields to the event loop (and meets the deadline) between bands.
+    await eachRow(info, () => deadline.check(), (band) => {
+      const top = band * o.size;
       const bottom = Math.min(height, top + o.size);
       for (let left = 0; left < width; left += o.size) {
         const right = Math.min(width, left + o.size);
@@ -40,7 +43,7 @@ export const pixelate = defineOperation({
           }
         }
       }
-    }
+    }, Math.ceil(height / o.size), width * channels * o.size);
     return image.withRaw(data, info);
   },
 });

@@ -3,7 +3,7 @@
  * fractional edge weight in 24-bit fixed point, edge pixels repeated, horizontal passes then vertical ones; the Gaussian
  * is three box passes of a radius from Gwosdek et al., computed in float32 as Pillow does.
  */
-import { eachRow, sameShape, type Between, type Raster } from './raster.js';
+import { eachRow, sameShape, type Between, type Raster } from '../raster.js';
 
 const f = Math.fround;
 

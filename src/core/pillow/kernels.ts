@@ -5,7 +5,7 @@
  * truncates, and copies the border (1 pixel for 3x3, 2 for 5x5) unchanged. Math.fround at every step reproduces its
  * single-precision arithmetic exactly (checked against Debian's Pillow 9.4).
  */
-import { eachRow, sameShape, type Between, type Raster } from './raster.js';
+import { eachRow, sameShape, type Between, type Raster } from '../raster.js';
 
 export interface Kernel {
   readonly size: 3 | 5;

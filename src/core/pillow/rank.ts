@@ -3,7 +3,7 @@
  * ModeFilter (the most frequent value of the window inside the image, lowest first on ties, kept only when it occurs
  * more than twice), one band at a time as Pillow applies them.
  */
-import { eachRow, sameShape, type Between, type Raster } from './raster.js';
+import { eachRow, sameShape, type Between, type Raster } from '../raster.js';
 
 /** The rank-th smallest of the first n values: min and max by a scan, others by an insertion sort (n is 49 at most). */
 function select(values: Uint8Array, n: number, rank: number): number {
