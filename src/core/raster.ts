@@ -10,23 +10,24 @@ export interface Raster {
   readonly channels: number;
 }
 
-/** Samples per slice: about 1-3 ms of the heaviest kernel here. */
-const SAMPLES_PER_SLICE = 1 << 17;
+/** Work between two event-loop turns: short enough for /health and other requests not to notice. */
+const SLICE_MS = 4;
 
 export type Between = () => void;
 
 /**
- * Run `row(y)` for y from 0 to rows - 1, yielding to the event loop between slices and calling `between` there (the
- * deadline check). A "row" is whatever unit the caller walks: `samplesPerRow` says how much work one is.
+ * Run `row(y)` for y from 0 to rows - 1, yielding to the event loop whenever a slice has taken SLICE_MS, and calling
+ * `between` there (the deadline check). Timed rather than counted, as one row of a 5x5 mode filter costs a hundred
+ * times one of a lookup table.
  */
-export async function eachRow(raster: Pick<Raster, 'width' | 'height' | 'channels'>, between: Between, row: (y: number) => void, rows = raster.height, samplesPerRow = raster.width * raster.channels): Promise<void> {
-  const perSlice = Math.max(1, Math.floor(SAMPLES_PER_SLICE / Math.max(1, samplesPerRow)));
-  for (let start = 0; start < rows; start += perSlice) {
-    const end = Math.min(rows, start + perSlice);
-    for (let y = start; y < end; y++) row(y);
-    if (end < rows) {
+export async function eachRow(between: Between, row: (y: number) => void, rows: number): Promise<void> {
+  let sliceStart = performance.now();
+  for (let y = 0; y < rows; y++) {
+    row(y);
+    if (y + 1 < rows && performance.now() - sliceStart > SLICE_MS) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       between();
+      sliceStart = performance.now();
     }
   }
 }

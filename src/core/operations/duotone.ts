@@ -33,7 +33,7 @@ export const duotone = defineOperation({
     const { data, info } = await srgbPixels(image, deadline);
     const [from, to, amount] = [o.color1!, o.color2!, o.intensity];
     const stride = info.width * info.channels;
-    await eachRow(info, () => deadline.check(), (row) => {
+    await eachRow(() => deadline.check(), (row) => {
       for (let i = row * stride; i < (row + 1) * stride; i += info.channels) {
         const y = 0.2126 * linear[data[i]!]! + 0.7152 * linear[data[i + 1]!]! + 0.0722 * linear[data[i + 2]!]!;
         // Linear interpolation between table steps: within 0.01 of a level of the exact encoding.
@@ -45,7 +45,7 @@ export const duotone = defineOperation({
           data[i + c] = Math.round(data[i + c]! + (tone - data[i + c]!) * amount);
         }
       }
-    });
+    }, info.height);
     return image.withRaw(data, info);
   },
 });

@@ -26,9 +26,9 @@ export const gamma = defineOperation({
     const table = Uint8Array.from({ length: 256 }, (_, v) => Math.round(255 * (v / 255) ** (1 / o.gamma)));
     const colours = Math.min(3, info.channels);
     const stride = info.width * info.channels;
-    await eachRow(info, () => deadline.check(), (y) => {
+    await eachRow(() => deadline.check(), (y) => {
       for (let i = y * stride; i < (y + 1) * stride; i += info.channels) for (let c = 0; c < colours; c++) data[i + c] = table[data[i + c]!]!;
-    });
+    }, info.height);
     return image.withRaw(data, info);
   },
 });

@@ -25,7 +25,7 @@ export const pixelate = defineOperation({
     const { width, height, channels } = info;
     const sums = new Float64Array(channels);
     // One band of blocks at a time, so a 16 MP image yields to the event loop (and meets the deadline) between bands.
-    await eachRow(info, () => deadline.check(), (band) => {
+    await eachRow(() => deadline.check(), (band) => {
       const top = band * o.size;
       const bottom = Math.min(height, top + o.size);
       for (let left = 0; left < width; left += o.size) {
@@ -43,7 +43,7 @@ export const pixelate = defineOperation({
           }
         }
       }
-    }, Math.ceil(height / o.size), width * channels * o.size);
+    }, Math.ceil(height / o.size));
     return image.withRaw(data, info);
   },
 });

@@ -53,18 +53,18 @@ export async function boxBlur(src: Raster, floatRadius: number, passes: number, 
   for (let pass = 0; pass < passes; pass++) {
     const next = new Uint8Array(current.length);
     const from = current;
-    await eachRow(src, between, (y) => {
+    await eachRow(between, (y) => {
       for (let c = 0; c < channels; c++) blurLine(from, next, y * width * channels + c, channels, width, radius, ww, fw);
-    });
+    }, height);
     current = next;
   }
   for (let pass = 0; pass < passes; pass++) {
     const next = new Uint8Array(current.length);
     const from = current;
-    // Columns, a slice at a time: eachRow counts them as rows of a transposed image.
-    await eachRow({ ...src, width: height, height: width }, between, (x) => {
+    // Columns, a slice at a time.
+    await eachRow(between, (x) => {
       for (let c = 0; c < channels; c++) blurLine(from, next, x * channels + c, width * channels, height, radius, ww, fw);
-    });
+    }, width);
     current = next;
   }
   return sameShape(src, current);

@@ -76,8 +76,8 @@ export async function convolve(src: Raster, kernel: Kernel, between: Between): P
   const stride = width * channels;
   if (width < size || height < size) return sameShape(src, out);
   const row = size === 3 ? row3 : row5;
-  await eachRow(src, between, (y) => {
+  await eachRow(between, (y) => {
     if (y >= half && y < height - half) row(data, out, y, stride, channels, k, offset);
-  });
+  }, height);
   return sameShape(src, out);
 }

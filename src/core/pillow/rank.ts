@@ -31,7 +31,7 @@ export async function rankFilter(src: Raster, size: number, rank: number, betwee
   const window = new Uint8Array(size * size);
   const clampX = (x: number) => (x < 0 ? 0 : x >= width ? width - 1 : x);
   const clampY = (y: number) => (y < 0 ? 0 : y >= height ? height - 1 : y);
-  await eachRow(src, between, (y) => {
+  await eachRow(between, (y) => {
     for (let c = 0; c < channels; c++) {
       for (let x = 0; x < width; x++) {
         let n = 0;
@@ -42,7 +42,7 @@ export async function rankFilter(src: Raster, size: number, rank: number, betwee
         out[(y * width + x) * channels + c] = select(window, n, rank);
       }
     }
-  });
+  }, height);
   return sameShape(src, out);
 }
 
@@ -51,7 +51,7 @@ export async function modeFilter(src: Raster, size: number, between: Between): P
   const half = size >> 1;
   const out = new Uint8Array(data.length);
   const buffer = new Uint8Array(size * size);
-  await eachRow(src, between, (y) => {
+  await eachRow(between, (y) => {
     for (let c = 0; c < channels; c++) {
       for (let x = 0; x < width; x++) {
         let n = 0;
@@ -75,6 +75,6 @@ export async function modeFilter(src: Raster, size: number, between: Between): P
         out[at] = bestCount > 2 ? best : data[at]!;
       }
     }
-  });
+  }, height);
   return sameShape(src, out);
 }
