@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
 import { decode, photo, psnr, type Raw } from '../../testkit/images.js';
+import { toLinear, toGamma } from '../../testkit/colour.js';
 
 let app: FastifyInstance;
 let input: Buffer;
@@ -16,9 +17,6 @@ before(async () => {
   input = await photo(96, 64, 'png');
 });
 after(() => app.close());
-
-const toLinear = (c: number) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
-const toGamma = (c: number) => (c <= 0.0031308 ? 12.92 * c : 1.055 * c ** (1 / 2.4) - 0.055);
 
 function luminance(src: Raw): Raw {
   const data = new Uint8Array(src.width * src.height);

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
 import { decode, photo, psnr, type Raw } from '../../testkit/images.js';
+import { toLinear, toGamma } from '../../testkit/colour.js';
 
 let app: FastifyInstance;
 let input: Buffer;
@@ -17,8 +18,6 @@ before(async () => {
 });
 after(() => app.close());
 
-const toLinear = (c: number) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
-const toGamma = (c: number) => (c <= 0.0031308 ? 12.92 * c : 1.055 * c ** (1 / 2.4) - 0.055);
 const grey = (src: Raw, p: number) => {
   const [r, g, b] = [0, 1, 2].map((c) => toLinear(src.data[p * src.channels + c]! / 255)) as [number, number, number];
   return 255 * toGamma(0.2126 * r + 0.7152 * g + 0.0722 * b);
