@@ -61,7 +61,8 @@ function cropOffset(inW: number, inH: number, outW: number, outH: number, gravit
   }
 }
 
-function checkOutputSize(width: number, height: number, limits: Limits): void {
+/** Refuses an output over the limits before it is allocated: resize plans, padding and any-angle rotation all ask here. */
+export function checkOutputSize(width: number, height: number, limits: Limits): void {
   if (width > limits.maxOutputDimension || height > limits.maxOutputDimension || width * height > limits.maxOutputPixels) {
     throw new ImageError(
       'PP_OUTPUT_TOO_LARGE',

@@ -1,7 +1,7 @@
 /** Padding: imgproxy's `padding`, space added around the image, CSS-style (top, right, bottom, left). */
 import { outputParams } from '../imaginary-params.js';
 import { param } from '../options.js';
-import { assertOutputFits } from '../tone/output-size.js';
+import { checkOutputSize } from '../geometry.js';
 import { sides } from '../tone/range.js';
 import { defineOperation } from './types.js';
 
@@ -21,7 +21,7 @@ export const padding = defineOperation({
   async apply(image, o, { limits }) {
     const [top, right, bottom, left] = o.padding!;
     const { width, height } = image.size(true);
-    assertOutputFits(width + left + right, height + top + bottom, limits);
+    checkOutputSize(width + left + right, height + top + bottom, limits);
     const [r, g, b] = o.background ?? [0, 0, 0];
     const background = { r, g, b, alpha: o.background ? 1 : 0 };
     return image.open(true).extend({ top, right, bottom, left, background });

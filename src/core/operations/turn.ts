@@ -1,7 +1,7 @@
 /** Turn: rotation by any angle, the canvas grown to hold the whole image and filled with a background colour. */
 import { outputParams } from '../imaginary-params.js';
 import { param } from '../options.js';
-import { assertOutputFits } from '../tone/output-size.js';
+import { checkOutputSize } from '../geometry.js';
 import { between } from '../tone/range.js';
 import { defineOperation } from './types.js';
 
@@ -23,7 +23,7 @@ export const turn = defineOperation({
     const { width, height } = image.size(true);
     const radians = (o.angle * Math.PI) / 180;
     const [cos, sin] = [Math.abs(Math.cos(radians)), Math.abs(Math.sin(radians))];
-    assertOutputFits(Math.ceil(width * cos + height * sin), Math.ceil(width * sin + height * cos), limits);
+    checkOutputSize(Math.ceil(width * cos + height * sin), Math.ceil(width * sin + height * cos), limits);
     const [r, g, b] = o.background ?? [0, 0, 0];
     return image.open(true).rotate(o.angle, { background: { r, g, b, alpha: o.background ? 1 : 0 } });
   },
