@@ -133,7 +133,7 @@ async function inWorker(
     infoOnly,
   };
   const remainingMs = deadline ? deadline.remainingMs() : limits.processTimeoutSeconds * 1000;
-  const signals = [AbortSignal.timeout(Math.max(1, remainingMs))];
+  const signals = [AbortSignal.timeout(Math.max(1, Math.ceil(remainingMs)))];
   if (options.signal) signals.push(options.signal);
   const signal = AbortSignal.any(signals);
   const stopReason = () =>
