@@ -65,9 +65,14 @@ export async function pdftoppm(pdf: Buffer, page: number, width: number, height:
   return toRaw(png!, 3);
 }
 
-/** Convert with ImageMagick: `input` is written as in.<inExt>, then `convert [before...] in.<ext> [after...] out.<outExt>`. */
+/**
+ * Convert with ImageMagick: `convert [before...] <inName> [args...] <outName>`. `inName` may carry a frame suffix
+ * (`in.ico[0]`) and `outName` a format prefix (`BMP3:out.bmp`); the files themselves are in.<ext> and out.<ext>.
+ */
 export async function magick(input: Buffer, inName: string, outName: string, args: string[] = [], before: string[] = []): Promise<Buffer> {
-  const [out] = await withFiles({ [inName]: input }, [[MAGICK, ...before, inName, ...args, outName]], [outName]);
+  const inFile = inName.replace(/\[\d+\]$/, '');
+  const outFile = outName.replace(/^[A-Z0-9]+:/, '');
+  const [out] = await withFiles({ [inFile]: input }, [[MAGICK, ...before, inName, ...args, outName]], [outFile]);
   return out!;
 }
 

@@ -6,6 +6,7 @@ import { decode as decodeBmpFile } from 'bmp-ts';
 import decodeIco from 'decode-ico';
 import { readBmpHeader, readIcoHeader } from './bitmap-header.js';
 import { DecodeFailure } from './failure.js';
+import { expandRle, unpackIndices } from './palette.js';
 import type { DecodeTask, RawImage } from './types.js';
 
 function checkPixels(width: number, height: number, task: DecodeTask, what: string): void {
@@ -14,25 +15,62 @@ function checkPixels(width: number, height: number, task: DecodeTask, what: stri
   }
 }
 
-/** Drop the fourth channel when the file says it is not alpha (bmp-ts fills it with 0 or padding then). */
-function toChannels(rgba: Uint8Array, width: number, height: number, alpha: boolean): { data: Uint8Array; channels: 3 | 4 } {
-  if (alpha) return { data: rgba, channels: 4 };
-  const rgb = new Uint8Array(width * height * 3);
-  for (let i = 0, o = 0; o < rgb.length; i += 4, o += 3) {
-    rgb[o] = rgba[i]!;
-    rgb[o + 1] = rgba[i + 1]!;
-    rgb[o + 2] = rgba[i + 2]!;
+/**
+ * bmp-ts writes ABGR (its only layout that every bit depth gets right); sharp wants RGB, or RGBA when the file's
+ * header says the fourth channel is alpha (otherwise it is padding or zero).
+ */
+function fromAbgr(abgr: Uint8Array, width: number, height: number, alpha: boolean): { data: Uint8Array; channels: 3 | 4 } {
+  const channels = alpha ? 4 : 3;
+  const out = new Uint8Array(width * height * channels);
+  for (let i = 0, o = 0; o < out.length; i += 4, o += channels) {
+    out[o] = abgr[i + 3]!;
+    out[o + 1] = abgr[i + 2]!;
+    out[o + 2] = abgr[i + 1]!;
+    if (alpha) out[o + 3] = abgr[i]!;
   }
-  return { data: rgb, channels: 3 };
+  return { data: out, channels };
+}
+
+/** Bits set in a mask (its channel's depth). */
+function maskBits(mask: number): number {
+  let bits = 0;
+  for (let m = mask >>> 0; m; m &= m - 1) bits++;
+  return bits;
+}
+
+/**
+ * bmp-ts widens an n-bit channel by shifting (31 -> 248); every other decoder scales it (31 -> 255). Redo it for
+ * 16-bit images: recover the n-bit value and scale it, so white stays white.
+ */
+function stretchSixteenBit(abgr: Uint8Array, bmp: Buffer, compression: number): void {
+  // Masks follow the 40-byte header for bit fields (or sit inside a V2+ header at the same place); BI_RGB is 5-5-5.
+  const masks = compression === 3 || compression === 6 ? [bmp.readUInt32LE(62), bmp.readUInt32LE(58), bmp.readUInt32LE(54)] : [0x1f, 0x3e0, 0x7c00];
+  // ABGR: blue at 1, green at 2, red at 3.
+  masks.forEach((mask, i) => {
+    const bits = maskBits(mask);
+    if (bits === 0 || bits >= 8) return;
+    const table = new Uint8Array(256);
+    for (let o = 0; o < 256; o++) table[o] = Math.round(((o >> (8 - bits)) * 255) / (2 ** bits - 1));
+    for (let p = i + 1; p < abgr.length; p += 4) abgr[p] = table[abgr[p]!]!;
+  });
 }
 
 export function decodeBmp(task: DecodeTask): RawImage {
   const buf = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
   const header = readBmpHeader(buf);
   checkPixels(header.width, header.height, task, 'BMP image');
-  const decoded = wrap(() => decodeBmpFile(buf, { toRGBA: true }), 'BMP');
+  const { compression, bitsPerPixel } = header.dib;
+  const plain =
+    compression === 1 || compression === 2
+      ? expandRle(buf, header.width, header.height, compression === 2)
+      : bitsPerPixel === 1 || bitsPerPixel === 4
+        ? unpackIndices(buf, header.width, header.height, bitsPerPixel)
+        : buf;
+  const decoded = wrap(() => decodeBmpFile(plain), 'BMP');
   if (decoded.width !== header.width || decoded.height !== header.height) throw new DecodeFailure('PP_UNDECODABLE', 'The BMP decoded to another size than its header says');
-  const { data, channels } = toChannels(new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength), decoded.width, decoded.height, header.hasAlpha);
+  const abgr = new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength);
+  if (bitsPerPixel === 16) stretchSixteenBit(abgr, buf, compression);
+  const { data, channels } = fromAbgr(abgr, decoded.width, decoded.height, header.hasAlpha);
   return { data, width: decoded.width, height: decoded.height, channels, source: 'primary' };
 }
 
