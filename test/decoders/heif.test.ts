@@ -98,6 +98,8 @@ test('an embedded thumbnail at least as large as the target is used instead of t
   const scaled = await toRaw(await sharp(reference.data, { raw: { width: 480, height: 320, channels: 3 } }).resize(160, 106, { fit: 'fill' }).png().toBuffer(), 3);
   const db = psnr(asRaw(small), scaled);
   assert.ok(db >= 28, `thumbnail PSNR ${db.toFixed(1)} dB against the scaled primary`);
+  // Nextcloud's square box: the fitted output (160x107) is what the thumbnail must cover.
+  assert.equal((await decodeToRaw(heic, { limits, targetWidth: 160, targetHeight: 160 })).source, 'thumbnail');
   // A target larger than the thumbnail needs the full image.
   assert.equal((await decodeToRaw(heic, { limits, targetWidth: 200 })).source, 'primary');
 });

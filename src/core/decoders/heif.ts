@@ -92,9 +92,22 @@ function cString(m: Libheif, ptr: number): string {
   return Buffer.from(m.HEAPU8.subarray(ptr, end)).toString('utf8');
 }
 
-/** The smallest thumbnail at least as large as the target on both given sides, if the file has one. */
+/**
+ * The smallest thumbnail at least as large as the output will be, if the file has one. The output is the primary
+ * image fitted inside the target box (either side alone is enough), as for a PDF page; a box as large as the image
+ * or larger needs the image itself.
+ */
 function chooseThumbnail(m: Libheif, s: Scratch, primary: number, task: DecodeTask): number | undefined {
-  if (task.targetWidth === undefined && task.targetHeight === undefined) return undefined;
+  const fullWidth = m._heif_image_handle_get_width(primary);
+  const fullHeight = m._heif_image_handle_get_height(primary);
+  const scales = [task.targetWidth && task.targetWidth / fullWidth, task.targetHeight && task.targetHeight / fullHeight].filter(
+    (v): v is number => typeof v === 'number' && v > 0,
+  );
+  if (scales.length === 0) return undefined;
+  const scale = Math.min(...scales);
+  if (scale >= 1) return undefined;
+  const needWidth = Math.round(fullWidth * scale);
+  const needHeight = Math.round(fullHeight * scale);
   const count = m._heif_image_handle_get_number_of_thumbnails(primary);
   if (count <= 0) return undefined;
   const ids = m._malloc(4 * count);
@@ -107,7 +120,8 @@ function chooseThumbnail(m: Libheif, s: Scratch, primary: number, task: DecodeTa
       const handle = s.pointer();
       const width = m._heif_image_handle_get_width(handle);
       const height = m._heif_image_handle_get_height(handle);
-      const covers = width >= (task.targetWidth ?? 0) && height >= (task.targetHeight ?? 0);
+      // One pixel short is rounding (an encoder floors 480x320/3 to 160x106), not a smaller image.
+      const covers = width >= needWidth - 1 && height >= needHeight - 1;
       if (covers && (!best || width * height < best.pixels)) {
         if (best) m._heif_image_handle_release(best.handle);
         best = { handle, pixels: width * height };

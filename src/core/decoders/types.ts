@@ -23,7 +23,7 @@ export interface DecodeTask {
   data: Uint8Array;
   /** PDF page, 1-based. */
   page: number;
-  /** The size the pipeline needs, if known: PDF renders straight at it, HEIF may use a thumbnail that covers it. */
+  /** The box the output is fitted inside, if known: PDF renders straight at that size, HEIF may use a thumbnail that covers it. */
   targetWidth: number | undefined;
   targetHeight: number | undefined;
   /** Pixel limit on what is decoded (the worker re-checks what the codec itself reports). */
