@@ -104,6 +104,15 @@ test('an embedded thumbnail at least as large as the target is used instead of t
   assert.equal((await decodeToRaw(heic, { limits, targetWidth: 200 })).source, 'primary');
 });
 
+test("the image's ICC profile comes with the pixels, unconverted (an iPhone's Display P3)", { skip }, async () => {
+  const p3png = await sharp(await photo(64, 48, 'png')).withIccProfile('p3').png().toBuffer();
+  const p3 = (await sharp(p3png).metadata()).icc!;
+  const decoded = await decodeToRaw(await heifEncode(p3png), { limits });
+  assert.ok(decoded.icc, 'a profile');
+  assert.deepEqual(Buffer.from(decoded.icc), p3);
+  assert.equal((await decodeToRaw(heic, { limits })).icc, undefined, 'none when the file has none');
+});
+
 test('hostile HEIF headers are refused with a 4xx code, quickly', { skip }, async () => {
   const plain = await heifEncode(await photo(64, 48, 'png'));
   await refused(withIspe(plain, 100_000, 100_000), 'PP_TOO_MANY_PIXELS', /100000x100000/);

@@ -40,6 +40,9 @@ test('a page renders straight at the size asked for and matches pdftoppm', { ski
   assert.deepEqual([page.width, page.height, page.channels, page.source], [198, 256, 4, 'page']);
   const db = psnr(onWhite(asRaw(page)), await pdftoppm(pdf, 1, 198, 256));
   assert.ok(db >= 28, `PSNR ${db.toFixed(1)} dB`);
+  // 'cover' (smartcrop's need): the page covers the box, to be cropped.
+  const cover = await decodeToRaw(pdf, { limits, targetWidth: 256, targetHeight: 256, targetFit: 'cover' });
+  assert.deepEqual([cover.width, cover.height], [256, 331]);
   // Without a hint the page is rendered at 72 dpi, the size libvips' own PDF loader reports.
   const full = await decodeToRaw(pdf, { limits });
   assert.deepEqual([full.width, full.height], [612, 792]);

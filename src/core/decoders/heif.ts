@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { DecodeFailure } from './failure.js';
+import { targetScale } from './target.js';
 import type { DecodeTask, RawImage } from './types.js';
 
 /** The part of the Emscripten module this file calls; everything is a pointer or an integer. */
@@ -33,7 +34,12 @@ interface Libheif {
   _heif_image_get_width(image: number, channel: number): number;
   _heif_image_get_height(image: number, channel: number): number;
   _heif_image_release(image: number): void;
+  _heif_image_handle_get_raw_color_profile_size(handle: number): number;
+  _heif_image_handle_get_raw_color_profile(err: number, handle: number, out: number): void;
 }
+
+/** An ICC profile larger than this is not a colour profile but a way to make us copy memory. */
+const maxIccBytes = 4 * 2 ** 20;
 
 // libheif's enums (heif.h): RGB colour space, interleaved 8-bit RGB(A), the interleaved channel.
 const colorspaceRgb = 1;
@@ -93,18 +99,14 @@ function cString(m: Libheif, ptr: number): string {
 }
 
 /**
- * The smallest thumbnail at least as large as the output will be, if the file has one. The output is the primary
- * image fitted inside the target box (either side alone is enough), as for a PDF page; a box as large as the image
- * or larger needs the image itself.
+ * The smallest thumbnail at least as large as the output will be, if the file has one: the primary image scaled to
+ * the target box as a PDF page is. A box that needs the image at full size or larger needs the image itself.
  */
 function chooseThumbnail(m: Libheif, s: Scratch, primary: number, task: DecodeTask): number | undefined {
   const fullWidth = m._heif_image_handle_get_width(primary);
   const fullHeight = m._heif_image_handle_get_height(primary);
-  const scales = [task.targetWidth && task.targetWidth / fullWidth, task.targetHeight && task.targetHeight / fullHeight].filter(
-    (v): v is number => typeof v === 'number' && v > 0,
-  );
-  if (scales.length === 0) return undefined;
-  const scale = Math.min(...scales);
+  const scale = targetScale(fullWidth, fullHeight, task);
+  if (scale === undefined) return undefined;
   if (scale >= 1) return undefined;
   const needWidth = Math.round(fullWidth * scale);
   const needHeight = Math.round(fullHeight * scale);
@@ -133,6 +135,19 @@ function chooseThumbnail(m: Libheif, s: Scratch, primary: number, task: DecodeTa
     m._free(ids);
   }
   return best?.handle;
+}
+
+/** The primary image's ICC profile (thumbnails share its colours), if it has one of a sane size. */
+function iccProfile(m: Libheif, s: Scratch, handle: number): Uint8Array | undefined {
+  const size = m._heif_image_handle_get_raw_color_profile_size(handle);
+  if (size <= 0 || size > maxIccBytes) return undefined;
+  const ptr = m._malloc(size);
+  try {
+    m._heif_image_handle_get_raw_color_profile(s.err, handle, ptr);
+    return m.HEAP32[s.err >> 2] === 0 ? m.HEAPU8.slice(ptr, ptr + size) : undefined;
+  } finally {
+    m._free(ptr);
+  }
 }
 
 export async function decodeHeif(task: DecodeTask): Promise<RawImage> {
@@ -176,7 +191,7 @@ export async function decodeHeif(task: DecodeTask): Promise<RawImage> {
     const out = new Uint8Array(row * outHeight);
     // Rows may be padded in libheif's plane; sharp wants them packed.
     for (let y = 0; y < outHeight; y++) out.set(m.HEAPU8.subarray(plane + y * stride, plane + y * stride + row), y * row);
-    return { data: out, width: outWidth, height: outHeight, channels, source: thumbnail ? 'thumbnail' : 'primary' };
+    return { data: out, width: outWidth, height: outHeight, channels, source: thumbnail ? 'thumbnail' : 'primary', icc: iccProfile(m, s, primary) };
   } finally {
     if (image) m._heif_image_release(image);
     if (options) m._heif_decoding_options_free(options);

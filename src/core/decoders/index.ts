@@ -26,6 +26,8 @@ export interface DecodeOptions {
    */
   targetWidth?: number;
   targetHeight?: number;
+  /** 'inside' (default): the output fits in the box, as fit and thumbnail do; 'cover': it covers the box, as smartcrop does. */
+  targetFit?: 'inside' | 'cover';
   /** The request's deadline (and through it the client's abort signal). */
   deadline?: Deadline;
   /** Aborts the decode, e.g. when the client leaves; without a deadline, limits.processTimeoutSeconds applies. */
@@ -127,6 +129,7 @@ async function inWorker(
     page,
     targetWidth: options.targetWidth,
     targetHeight: options.targetHeight,
+    targetFit: options.targetFit ?? 'inside',
     maxPixels: limits.maxInputPixels,
     maxPages: limits.maxFrames,
     wasmMemoryBytes: wasmBudget(data, info ? info.width * info.height : limits.maxInputPixels),

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { DecodeFailure } from './failure.js';
+import { targetScale } from './target.js';
 import type { ContainerInfo, DecodeTask, RawImage } from './types.js';
 
 interface Pdfium {
@@ -113,7 +114,7 @@ export async function decodePdf(task: DecodeTask): Promise<{ info: ContainerInfo
     const info: ContainerInfo = { format: 'pdf', width, height, pages, hasAlpha: true, thumbnails: [] };
     if (task.infoOnly) return { info, image: undefined };
 
-    const scale = renderScale(pointsWide, pointsHigh, task);
+    const scale = targetScale(pointsWide, pointsHigh, task) ?? 1;
     const outWidth = Math.max(1, Math.round(pointsWide * scale));
     const outHeight = Math.max(1, Math.round(pointsHigh * scale));
     if (outWidth * outHeight > task.maxPixels) {
@@ -139,12 +140,4 @@ export async function decodePdf(task: DecodeTask): Promise<{ info: ContainerInfo
     if (data) m.wasmExports.free(data);
     if (size) m.wasmExports.free(size);
   }
-}
-
-/** Scale from 72 dpi so the page fits inside the target box (either side alone is enough); 1 without a target. */
-function renderScale(width: number, height: number, task: DecodeTask): number {
-  const scales = [task.targetWidth && task.targetWidth / width, task.targetHeight && task.targetHeight / height].filter(
-    (s): s is number => typeof s === 'number' && s > 0,
-  );
-  return scales.length > 0 ? Math.min(...scales) : 1;
 }

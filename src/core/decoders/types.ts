@@ -26,6 +26,8 @@ export interface DecodeTask {
   /** The box the output is fitted inside, if known: PDF renders straight at that size, HEIF may use a thumbnail that covers it. */
   targetWidth: number | undefined;
   targetHeight: number | undefined;
+  /** 'inside': the output fits in the box (fit, thumbnail); 'cover': it covers the box and is cropped (smartcrop, crop). */
+  targetFit: 'inside' | 'cover';
   /** Pixel limit on what is decoded (the worker re-checks what the codec itself reports). */
   maxPixels: number;
   /** Pages a PDF may have (the frame limit). */
@@ -44,6 +46,8 @@ export interface RawImage {
   channels: 3 | 4;
   /** What was decoded: the primary image, an embedded thumbnail, or a page rendered at a scale. */
   source: 'primary' | 'thumbnail' | 'page' | 'entry';
+  /** The ICC profile the pixels are in (an iPhone's Display P3), not converted: WorkingImage.fromRaw keeps it. */
+  icc?: Uint8Array | undefined;
 }
 
 export type DecodeReply =
