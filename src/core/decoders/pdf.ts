@@ -1,8 +1,9 @@
 /**
  * Worker side of PDF and Illustrator (.ai, PDF-compatible) input: PDFium built for WebAssembly by @embedpdf/pdfium.
- * One page is rendered, straight at the size asked for, on a transparent background. This PDFium build has no
- * JavaScript engine and no network, so nothing in a document can run or fetch; documents that carry scripts, forms or
- * references to other files are refused anyway, so a preview never silently differs from what a viewer would show.
+ * One page is rendered, straight at the size asked for, on a transparent background. PDFium runs scripts and actions
+ * only through a form-fill environment, which is never created here, and WebAssembly has no network: nothing in a
+ * document can run or fetch. Documents that carry scripts, forms or references to other files are refused anyway, so
+ * a preview never silently differs from what a viewer would show.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
