@@ -133,7 +133,7 @@ test('a page that renders too long is stopped at the deadline, and the event loo
   // Hundreds of thousands of anti-aliased, blended strokes at a large size: seconds of work inside PDFium.
   const strokes: string[] = ['/GS1 gs 0.5 w'];
   for (let i = 0; i < 300_000; i++) strokes.push(`${i % 600} ${(i * 7) % 800} m ${(i * 13) % 600} ${(i * 3) % 800} l S`);
-  const pdf = buildPdf([{ content: strokes.join('\n'), extra: '/Resources << /ExtGState << /GS1 << /CA 0.5 /BM /Multiply >> >> >>' }]);
+  const pdf = buildPdf([{ content: strokes.join('\n'), extra: '/Resources << /ExtGState << /GS1 << /CA 0.5 /BM /Multiply >> >> >>', compress: true }]);
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   const started = performance.now();

@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { Raw } from '../../testkit/images.js';
 
@@ -104,6 +105,8 @@ export interface PdfPage {
   box?: [number, number, number, number];
   /** Extra entries for the page dictionary, e.g. '/Rotate 90'. */
   extra?: string;
+  /** Deflate the content stream (/FlateDecode): a small file that is a lot of work. */
+  compress?: boolean;
 }
 
 /** A PDF with these pages; `catalogExtra` adds catalog entries, `objects` adds numbered objects after the pages. */
@@ -115,7 +118,9 @@ export function buildPdf(pages: readonly PdfPage[], options: { catalogExtra?: st
   pages.forEach((page, i) => {
     const box = page.box ?? [0, 0, 612, 792];
     objects[pageIds[i]!] = `<< /Type /Page /Parent 2 0 R /MediaBox [${box.join(' ')}] /Contents ${pageIds[i]! + 1} 0 R ${page.extra ?? ''} >>`;
-    objects[pageIds[i]! + 1] = `<< /Length ${Buffer.byteLength(page.content, 'latin1')} >>\nstream\n${page.content}\nendstream`;
+    const stream = page.compress ? deflateSync(Buffer.from(page.content, 'latin1')).toString('latin1') : page.content;
+    const filter = page.compress ? ' /Filter /FlateDecode' : '';
+    objects[pageIds[i]! + 1] = `<< /Length ${Buffer.byteLength(stream, 'latin1')}${filter} >>\nstream\n${stream}\nendstream`;
   });
   for (const extra of options.objects ?? []) objects.push(extra);
   return serialisePdf(objects, options.header);

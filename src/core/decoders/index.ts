@@ -87,11 +87,17 @@ export async function decodeToRaw(data: Buffer, options: DecodeOptions): Promise
 function readHeader(format: Exclude<ContainerFormat, 'pdf'>, data: Buffer): ContainerInfo {
   // Only the public fields: the decoder-specific parts (DIB header, chosen ICO entry) are the worker's business.
   const pick = ({ format, width, height, pages, hasAlpha, thumbnails }: ContainerInfo): ContainerInfo => ({ format, width, height, pages, hasAlpha, thumbnails });
-  if (format === 'bmp') return pick(readBmpHeader(data));
-  if (format === 'ico') return pick(readIcoHeader(data));
-  const info = readHeifHeader(data);
-  if (!info) throw new ImageError('PP_UNSUPPORTED_MEDIA', 'The HEIF file holds no HEVC image');
-  return info;
+  try {
+    if (format === 'bmp') return pick(readBmpHeader(data));
+    if (format === 'ico') return pick(readIcoHeader(data));
+    const info = readHeifHeader(data);
+    if (!info) throw new ImageError('PP_UNSUPPORTED_MEDIA', 'The HEIF file holds no HEVC image');
+    return info;
+  } catch (err) {
+    // The readers check every length they follow; a read past the end that slipped through is still a corrupt header.
+    if (err instanceof ImageError) throw err;
+    throw new ImageError('PP_UNDECODABLE', `The ${format.toUpperCase()} header is corrupt`, { cause: err });
+  }
 }
 
 /** The same checks image.ts makes for sharp's formats: pixels first, then pages (frames). */
