@@ -3,8 +3,8 @@
  * embedded thumbnail, and hostile headers. Images are made in the test by heif-enc (x265) from generated PNGs.
  *
  * Thresholds: both sides decode the same HEVC bitstream with libde265, so differences come only from the YUV->RGB
- * conversion of two libheif versions (1.15 vs 1.23): PSNR >= 40 dB. heif-enc writes an image whose size is not a
- * multiple of 64 as a grid item (one padded tile, cropped by the grid's size): the grid test below uses that. Thumbnails are compared with the full image
+ * conversion of two libheif versions (1.15 vs 1.23): PSNR >= 40 dB. heif-enc writes an image with a side under 64
+ * pixels as a grid item (one padded tile, cropped by the grid's size): the grid test below uses that. Thumbnails are compared with the full image
  * scaled down (a different encode of a different size): >= 28 dB.
  */
 import assert from 'node:assert/strict';
@@ -58,11 +58,11 @@ test('the primary image matches heif-convert (PSNR >= 40 dB)', { skip }, async (
 });
 
 test('a grid image is assembled and cropped as heif-convert does (PSNR >= 40 dB)', { skip }, async () => {
-  const grid = await heifEncode(await photo(200, 120, 'png'));
+  const grid = await heifEncode(await photo(100, 60, 'png'));
   assert.ok(grid.includes('grid', 0, 'latin1'), 'heif-enc wrote a grid item');
-  assert.deepEqual((await probeContainer(grid, { limits }))?.width, 200);
+  assert.deepEqual((await probeContainer(grid, { limits }))?.width, 100);
   const decoded = await decodeToRaw(grid, { limits });
-  assert.deepEqual([decoded.width, decoded.height], [200, 120]);
+  assert.deepEqual([decoded.width, decoded.height], [100, 60]);
   const db = psnr(asRaw(decoded), await heifConvert(grid, 3));
   assert.ok(db >= 40, `PSNR ${db.toFixed(1)} dB`);
 });
