@@ -10,11 +10,35 @@ import type { Limits } from '../limits.js';
 import type { Deadline } from '../encoders/deadline.js';
 import { isBmp, isIco, readBmpHeader, readIcoHeader } from './bitmap-header.js';
 import { isHeifContainer, readHeifHeader } from './heif-header.js';
-import { runDecode } from './pool.js';
+import type { DecoderPoolOptions } from './pool.js';
 import type { ContainerFormat, ContainerInfo, DecodeTask, RawImage } from './types.js';
 
 export type { ContainerFormat, ContainerInfo, RawImage } from './types.js';
-export { closeDecoderPool, configureDecoderPool, decoderThreads, defaultDecoderPoolOptions, type DecoderPoolOptions } from './pool.js';
+export type { DecoderPoolOptions } from './pool.js';
+
+/**
+ * The pool (and piscina) load on the first decode: every process that imports core, the encoder child included, would
+ * otherwise pay 100-200 ms of start-up for a pool most of them never use.
+ */
+let poolModule: Promise<typeof import('./pool.js')> | undefined;
+const loadPool = () => (poolModule ??= import('./pool.js'));
+/** Settings made before the pool module loads, applied when it does. */
+let pendingPoolOptions: Partial<DecoderPoolOptions> = {};
+
+export function configureDecoderPool(options: Partial<DecoderPoolOptions>): void {
+  pendingPoolOptions = { ...pendingPoolOptions, ...options };
+  if (poolModule) void poolModule.then((pool) => pool.configureDecoderPool(options));
+}
+
+/** End every decoder worker (server shutdown, tests); nothing to do if none was ever started. */
+export async function closeDecoderPool(): Promise<void> {
+  if (poolModule) await (await poolModule).closeDecoderPool();
+}
+
+/** Decoder threads alive now, for tests that prove a hostile decode's worker was replaced. */
+export async function decoderThreads(): Promise<readonly { threadId: number }[]> {
+  return poolModule ? (await poolModule).decoderThreads() : [];
+}
 
 export interface DecodeOptions {
   limits: Limits;
@@ -150,7 +174,12 @@ async function inWorker(
     (options.signal?.aborted
       ? new ImageError('PP_CLIENT_GONE', 'The client closed the connection while its image was decoded')
       : new ImageError('PP_TIMEOUT', `Decoding the image took longer than the limit of ${limits.processTimeoutSeconds} s`));
-  const reply = await runDecode(task, signal, stopReason);
+  const pool = await loadPool();
+  if (Object.keys(pendingPoolOptions).length > 0) {
+    pool.configureDecoderPool(pendingPoolOptions);
+    pendingPoolOptions = {};
+  }
+  const reply = await pool.runDecode(task, signal, stopReason);
   if (!reply.ok) {
     throw new ImageError(reply.code, reply.detail);
   }
