@@ -43,12 +43,14 @@ export default async function decode(task: DecodeTask): Promise<WorkerReply> {
     const reply: DecodeReply = { ok: true, info: result.info!, image: result.image };
     return result.image ? handOver(reply, result.image.data) : reply;
   } catch (err) {
-    if (err instanceof DecodeFailure) return { ok: false, code: err.code, detail: err.detail };
+    // A refused memory grow surfaces as the codec's own allocation error, or as an abort: either way it is the cap.
+    const overBudget = wasmMemoryRefused;
+    if (err instanceof DecodeFailure && !overBudget) return { ok: false, code: err.code, detail: err.detail };
     // A codec that failed outside its own error handling (an Emscripten abort, a refused memory grow) may have left
     // its memory in any state: the next decode in this thread gets a fresh instance.
     forgetLibheif();
     forgetPdfium();
-    if (wasmMemoryRefused) return { ok: false, code: 'PP_TOO_MANY_PIXELS', detail: 'Decoding the image needs more memory than the decoder limit allows' };
+    if (overBudget) return { ok: false, code: 'PP_TOO_MANY_PIXELS', detail: 'Decoding the image needs more memory than the decoder limit allows' };
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
     return { ok: false, code: 'PP_UNDECODABLE', detail: `The image could not be decoded: ${message}` };
   }
