@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # Debian tools the tests compare against or drive: Chromium for the /docs browser test (playwright's own browser
-# download cannot work offline) and Pillow for the filter references. Install what is missing when we may; otherwise
-# say so: those tests fail under CI=true and skip elsewhere.
+# download cannot work offline), Pillow for the filter references, and the decoder references heif-enc/heif-convert
+# (libheif-examples, with the x265/libde265 plugins where the release splits them out), pdftoppm (poppler-utils) and
+# ImageMagick. Install whatever is missing when we may; otherwise say so: those tests fail under CI=true and skip
+# loudly elsewhere.
 set -euo pipefail
-missing=()
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-/usr/bin/python3 -c 'import PIL' 2>/dev/null || missing+=(python3-pil)
-[ ${#missing[@]} -eq 0 ] && exit 0
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+/usr/bin/python3 -c 'import PIL' 2>/dev/null || need+=(python3-pil)
+[ -x /usr/bin/heif-enc ] && [ -x /usr/bin/heif-convert ] || need+=(libheif-examples)
+[ -x /usr/bin/pdftoppm ] || need+=(poppler-utils)
+[ -x /usr/bin/convert ] || need+=(imagemagick)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "pretest: installing Debian's ${missing[*]} for the tests" >&2
-  (apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1) || { apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+  echo "pretest: installing Debian's ${need[*]} for the tests" >&2
+  install() { apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1; }
+  install "${need[@]}" || { apt-get update >/dev/null && install "${need[@]}"; }
+  # Debian 13 and later ship libheif's codecs as plugins; bookworm links them in and has no such packages.
+  if [[ " ${need[*]} " == *" libheif-examples "* ]] && apt-cache show libheif-plugin-x265 >/dev/null 2>&1; then
+    install libheif-plugin-x265 libheif-plugin-libde265 || true
+  fi
 else
-  echo "pretest: ${missing[*]} missing and cannot be installed here (run as root: apt-get install ${missing[*]})" >&2
+  echo "pretest: ${need[*]} missing and cannot be installed here (run as root: apt-get install ${need[*]})" >&2
 fi

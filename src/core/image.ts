@@ -3,6 +3,7 @@
  * shrink-on-load and keep the ICC profile) or raw pixels handed on by an earlier pipeline step.
  */
 import sharp, { type Metadata, type OutputInfo, type Sharp, type SharpOptions } from 'sharp';
+import { decodeToRaw, probeContainer, sniffContainer, type ContainerFormat, type ContainerInfo, type DecodeOptions } from './decoders/index.js';
 import { ImageError } from './errors.js';
 import { defaultDecodePolicy, type DecodePolicy, type Limits } from './limits.js';
 import { assertSafeMetadata } from './metadata-guard.js';
@@ -12,7 +13,17 @@ import { assertSafeSvg, svgCandidateXml } from './svg-guard/index.js';
 const inputFormats = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'svg'] as const;
 export type InputFormat = (typeof inputFormats)[number];
 /** For messages that must say what would have worked. */
-const inputFormatList = 'JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIF or SVG';
+const inputFormatList = 'JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIF, SVG, PDF, BMP or ICO';
+
+/**
+ * The formats src/core/decoders/ reads (sharp's libvips cannot) as the input format the rest of the pipeline knows,
+ * which decides the default output: HEIC stays 'heif' (JPEG out); a PDF page, a BMP and an ICO default to PNG, which
+ * keeps a page's transparent paper and an icon's alpha.
+ */
+const containerAs: Readonly<Record<ContainerFormat, InputFormat>> = { heic: 'heif', pdf: 'png', bmp: 'png', ico: 'png' };
+
+/** What the pipeline may tell the decoder about the request: its deadline, and the box and page its first step needs. */
+export type DecodeHint = Omit<DecodeOptions, 'limits'>;
 
 interface EncodedSource {
   readonly kind: 'encoded';
@@ -45,8 +56,19 @@ export class WorkingImage {
     private readonly policy: DecodePolicy,
   ) {}
 
-  /** Read the header only and refuse anything over the limits before a pixel is decoded. */
-  static async fromEncoded(data: Buffer, limits: Limits, policy: DecodePolicy = defaultDecodePolicy): Promise<WorkingImage> {
+  /**
+   * Read the header only and refuse anything over the limits before a pixel is decoded. HEIC, PDF, BMP and ICO are
+   * decoded here, off the event loop (their header is checked first, inside decodeToRaw), and go on as raw pixels.
+   */
+  static async fromEncoded(data: Buffer, limits: Limits, policy: DecodePolicy = defaultDecodePolicy, hint: DecodeHint = {}): Promise<WorkingImage> {
+    const container = sniffContainer(data);
+    if (container) {
+      const raw = await decodeToRaw(data, { ...hint, limits });
+      const pixels = Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength);
+      const info = { width: raw.width, height: raw.height, channels: raw.channels } as OutputInfo;
+      const icc = raw.icc && Buffer.from(raw.icc.buffer, raw.icc.byteOffset, raw.icc.byteLength);
+      return WorkingImage.fromRaw(pixels, info, containerAs[container], limits, policy, icc);
+    }
     const { meta, format } = await probe(data, limits, policy);
     // Only RGB profiles are kept: CMYK and grey inputs are converted to sRGB as every output format expects.
     const profile = meta.icc && meta.space === 'srgb' && meta.channels >= 3 ? meta.icc : undefined;
@@ -106,6 +128,9 @@ export class WorkingImage {
 /** The header of an upload, after every check that can be made without decoding a pixel. */
 export async function probe(data: Buffer, limits: Limits, policy: DecodePolicy = defaultDecodePolicy): Promise<{ meta: Metadata; format: InputFormat }> {
   if (data.length === 0) throw new ImageError('PP_MISSING_FILE', 'The uploaded file is empty');
+  // HEIC, PDF, BMP, ICO: their own header readers (a PDF's in the decoder pool), limits checked there.
+  const container = await probeContainer(data, { limits });
+  if (container) return { meta: containerMetadata(container), format: containerAs[container.format] };
   // Before libvips sees any XML: metadata() already runs libxml2 and librsvg over an SVG.
   const svgXml = await svgCandidateXml(data);
   if (svgXml !== undefined) {
@@ -143,6 +168,13 @@ export async function probe(data: Buffer, limits: Limits, policy: DecodePolicy =
     throw new ImageError('PP_TOO_MANY_PIXELS', `Animation has ${framePixels} pixels over ${frames} frames, over the limit of ${limits.maxAnimationPixels}`);
   }
   return { meta, format };
+}
+
+/** The fields of sharp's Metadata that /info and the pipeline read, for a format sharp cannot open itself. */
+function containerMetadata(info: ContainerInfo): Metadata {
+  const format = info.format === 'heic' ? 'heif' : info.format;
+  const channels = info.hasAlpha ? 4 : 3;
+  return { format, width: info.width, height: info.height, channels, hasAlpha: info.hasAlpha, space: 'srgb', pages: info.pages, orientation: 1, hasProfile: false } as unknown as Metadata;
 }
 
 function normaliseFormat(meta: Metadata): InputFormat | undefined {

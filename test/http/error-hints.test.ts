@@ -44,5 +44,5 @@ test('a body sent like curl -d (form-encoded, newlines dropped) gets a hint to u
 });
 
 test('the 415 for a file that is not an image names the formats accepted', async () => {
-  assertProblem(await postRaw(app, '/resize?width=10', Buffer.from('hello, this is text'), 'image/png'), 415, 'PP_UNSUPPORTED_MEDIA', /JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIF or SVG/);
+  assertProblem(await postRaw(app, '/resize?width=10', Buffer.from('hello, this is text'), 'image/png'), 415, 'PP_UNSUPPORTED_MEDIA', /JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIF, SVG, PDF, BMP or ICO/);
 });
