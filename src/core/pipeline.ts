@@ -10,7 +10,7 @@ import { runIsolated, type IsolatedJob } from './encoders/isolated.js';
 import { exifOrientation } from './exif.js';
 import { embedIccInJpeg } from './icc.js';
 import { ImageError } from './errors.js';
-import { classifyDecodeError, probe, WorkingImage, type InputFormat } from './image.js';
+import { classifyDecodeError, probe, WorkingImage, type DecodeHint, type InputFormat } from './image.js';
 import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } from './limits.js';
 import { findOperation, type Operation } from './operations/index.js';
 import { outputOptionsOf, type OutputOptions } from './imaginary-params.js';
@@ -126,7 +126,7 @@ export async function execute(input: Buffer, prepared: readonly PreparedStep[], 
   const { limits } = options;
   const deadline = new Deadline(limits.processTimeoutSeconds, options.signal);
   deadline.check();
-  const image = await WorkingImage.fromEncoded(input, limits, options.decode);
+  const image = await WorkingImage.fromEncoded(input, limits, options.decode, decodeHint(prepared, deadline));
   deadline.check();
   if (!needsIsolation(image.format, prepared, options.negotiate)) return executeHere(image, prepared, options, deadline);
   const job: IsolatedJob = {
@@ -150,7 +150,21 @@ export async function executeJob(job: IsolatedJob, remainingMs: number): Promise
   });
   const negotiated = job.negotiated;
   const options: ExecuteOptions = { limits: job.limits, decode: job.decode, ...(negotiated ? { negotiate: (fallback: OutputType) => negotiated[fallback] } : {}) };
-  return executeHere(await WorkingImage.fromEncoded(job.input, job.limits, job.decode), prepared, options, deadline);
+  return executeHere(await WorkingImage.fromEncoded(job.input, job.limits, job.decode, decodeHint(prepared, deadline)), prepared, options, deadline);
+}
+
+/**
+ * What our own decoders (PDF, HEIF) may decode at: the box of the first step that sizes the image, past steps that leave
+ * the size to the next (Nextcloud sends convert, then fit); and the request's one deadline.
+ */
+function decodeHint(prepared: readonly PreparedStep[], deadline: Deadline): DecodeHint {
+  for (const step of prepared) {
+    const box = step.operation.decodeBox(step.options);
+    if (box === 'unchanged') continue;
+    if (!box) break;
+    return { deadline, targetFit: box.fit, ...(box.width > 0 ? { targetWidth: box.width } : {}), ...(box.height > 0 ? { targetHeight: box.height } : {}) };
+  }
+  return { deadline };
 }
 
 /**

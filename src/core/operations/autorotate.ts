@@ -11,6 +11,8 @@ export const autorotate = defineOperation({
     'the next step reads the upload already upright, so autorotate then fit costs one decode.',
   // As in imaginary, only the output settings: no resize, no blur.
   params: outputParams,
+  // A quarter turn swaps the sides; the preview boxes this serves (Nextcloud's) are square.
+  decodeBox: () => 'unchanged',
   async apply(image) {
     return image.withOrientationApplied();
   },

@@ -10,6 +10,7 @@ export const convert = defineOperation({
   description: 'Writes the image as type (jpeg, png, webp, avif, gif, tiff, or auto to negotiate from Accept).',
   params: commonParams,
   required: ['type'],
+  decodeBox: () => 'unchanged',
   apply(image, o, context) {
     return processImage(image, o, {}, context);
   },

@@ -12,6 +12,7 @@ export const crop = defineOperation({
     'the input size and nothing is scaled: a strip is cut around the anchor (as imaginary does).',
   params: { ...pick('width', 'height', 'gravity'), ...commonParams },
   oneOf: ['height', 'width'],
+  decodeBox: (o) => ({ width: o.width, height: o.height, fit: 'cover' }),
   apply(image, o, context) {
     return processImage(image, o, { crop: true }, context);
   },

@@ -10,6 +10,7 @@ export const enlarge = defineOperation({
   description: 'Scales the image, up if needed, to cover width x height and crops the rest (gravity applies); with nocrop=true it scales to fit inside the box instead.',
   params: { ...pick('width', 'height', 'nocrop', 'gravity'), ...commonParams },
   required: ['height', 'width'],
+  decodeBox: (o) => ({ width: o.width, height: o.height, fit: 'cover' }),
   apply(image, o, context) {
     return processImage(image, o, { enlarge: true, crop: !o.nocrop }, context);
   },

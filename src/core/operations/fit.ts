@@ -13,6 +13,7 @@ export const fit = defineOperation({
     'Images already smaller are returned at their size. The EXIF orientation is taken into account unless norotation=true.',
   params: { ...pick('width', 'height'), ...commonParams },
   required: ['height', 'width'],
+  decodeBox: (o) => ({ width: o.width, height: o.height, fit: 'inside' }),
   apply(image, o, context) {
     const { width, height } = image.size(autoOrientFor(o));
     return processImage(image, o, { embed: true, size: fitBox(width, height, o.width, o.height) }, context);

@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { isOperation, type Operation } from './types.js';
 
-export type { Operation, OperationContext, OperationSpec } from './types.js';
+export type { DecodeBox, Operation, OperationContext, OperationSpec } from './types.js';
 export { defineOperation } from './types.js';
 
 const folder = new URL('./', import.meta.url);

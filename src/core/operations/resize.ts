@@ -12,6 +12,7 @@ export const resize = defineOperation({
     'nocrop=false crops to fill instead. With one side the other follows the aspect ratio. Never enlarges when both sides are already smaller.',
   params: { ...pick('width', 'height', 'nocrop', 'gravity'), ...commonParams },
   oneOf: ['height', 'width'],
+  decodeBox: (o) => ({ width: o.width, height: o.height, fit: 'inside' }),
   apply(image, o, context) {
     const crop = o.defined.has('nocrop') ? !o.nocrop : false;
     return processImage(image, o, { embed: true, crop }, context);

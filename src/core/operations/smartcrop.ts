@@ -10,6 +10,7 @@ export const smartcrop = defineOperation({
   description: 'Like /crop, but the region kept is chosen by libvips attention (skin tones, saturation, edges).',
   params: { ...pick('width', 'height'), ...commonParams },
   oneOf: ['height', 'width'],
+  decodeBox: (o) => ({ width: o.width, height: o.height, fit: 'cover' }),
   apply(image, o, context) {
     return processImage(image, o, { crop: true, smart: true }, context);
   },

@@ -12,6 +12,8 @@ export const thumbnail = defineOperation({
   oneOf: ['width', 'height'],
   // imaginary's wording.
   missing: 'Missing required params: width or height',
+  // Each side is stretched to its own size: enough pixels means covering the box.
+  decodeBox: (o) => ({ width: o.width, height: o.height, fit: 'cover' }),
   apply(image, o, context) {
     return processImage(image, o, { force: true }, context);
   },

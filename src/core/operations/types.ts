@@ -24,6 +24,13 @@ type Result = Promise<Sharp | WorkingImage>;
 
 export type Origin = 'imaginary' | 'pillow' | 'pixelpress';
 
+/** The box a step's output fits inside or covers: what a PDF page is rendered at, or a HEIF thumbnail must reach. */
+export interface DecodeBox {
+  readonly width: number;
+  readonly height: number;
+  readonly fit: 'inside' | 'cover';
+}
+
 /** What an operation file writes. `S` is inferred from `params`, and every option type follows from it. */
 export interface OperationSpec<S extends ParamSpecs> {
   /** One lowercase word: the pipeline name, the CLI command, and the route unless `path` says otherwise. */
@@ -53,6 +60,11 @@ export interface OperationSpec<S extends ParamSpecs> {
   readonly foreign?: 'check' | 'ignore';
   /** Checks beyond required and oneOf, before any pixel is decoded; throw an ImageError. */
   check?(options: OptionsOf<S>): void;
+  /**
+   * What this step makes of the size, so formats decoded by our own decoders (PDF, HEIF) can be decoded straight at
+   * it: its box, or 'unchanged' when the next step decides (convert, autorotate). Absent: decode at full size.
+   */
+  decodeBox?(options: OptionsOf<S>): DecodeBox | 'unchanged';
   /** Whether this step does work libvips cannot interrupt (a text render), so the request runs where it can be killed. */
   isolate?(options: OptionsOf<S>): boolean;
   /** Returns a sharp pipeline still to run, or an image for the next step when no pixels need touching. */
@@ -74,6 +86,7 @@ export interface Operation {
   /** Parse and check a step's raw parameters: its options, and the names given that it ignores. */
   parse(raw: Readonly<Record<string, unknown>>, source: Source): { options: StepOptions; ignored: string[] };
   isolate(options: StepOptions): boolean;
+  decodeBox(options: StepOptions): DecodeBox | 'unchanged' | undefined;
   apply(image: WorkingImage, options: StepOptions, context: OperationContext): Result;
 }
 
@@ -115,6 +128,7 @@ export function defineOperation<S extends ParamSpecs>(spec: OperationSpec<S>): O
       return { options, ignored };
     },
     isolate: (options: StepOptions) => spec.isolate?.(own(options)) ?? false,
+    decodeBox: (options: StepOptions) => spec.decodeBox?.(own(options)),
     apply: (image: WorkingImage, options: StepOptions, context: OperationContext) => spec.apply(image, own(options), context),
   });
 }
