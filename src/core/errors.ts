@@ -19,7 +19,7 @@ export const errorCatalogue = {
   },
   PP_UNSUPPORTED_MEDIA: {
     title: 'Unsupported media type',
-    description: 'The body is not an image, or an image format this service does not read (supported: JPEG, PNG, WebP, AVIF, GIF, TIFF, SVG).',
+    description: 'The body is not an image, or not one this service reads (JPEG, PNG, WebP, AVIF, GIF, TIFF, SVG, HEIC/HEIF, PDF and Illustrator, BMP, ICO), or a PDF with scripts, forms, actions or embedded files.',
   },
   PP_UNDECODABLE: {
     title: 'Image cannot be decoded',
