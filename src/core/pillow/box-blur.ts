@@ -7,32 +7,27 @@ import { eachRow, sameShape, type Between, type Raster } from '../raster.js';
 
 const f = Math.fround;
 
-/** One line of `length` samples at `stride` apart, blurred from `input` into `output` (may not alias). */
+/**
+ * One line of `length` samples at `stride` apart, blurred from `input` into `output` (they may not alias): Pillow's
+ * ImagingLineBoxBlur8 with its three ranges (near the left edge, the middle, near the right edge) folded into one loop
+ * that clamps the two indices it reads. Sums stay below 2^32 (255 x the line) and products below 2^53, so plain numbers
+ * are exact; `>>> 0` is UINT32's wrap.
+ */
 function blurLine(input: Uint8Array, output: Uint8Array, start: number, stride: number, length: number, radius: number, ww: number, fw: number): void {
   const lastx = length - 1;
-  const at = (x: number) => input[start + x * stride]!;
   const edgeA = Math.min(radius + 1, length);
-  const edgeB = Math.max(length - radius - 1, 0);
-  // Sums stay below 2^32 (255 x line) and products below 2^53: plain numbers are exact; >>> 0 is UINT32's wrap.
-  let acc = at(0) * (radius + 1);
-  for (let x = 0; x < edgeA - 1; x++) acc += at(x);
-  acc += at(lastx) * (radius - edgeA + 1);
-  const save = (x: number, left: number, right: number) => {
-    const bulk = (acc * ww + (at(left) + at(right)) * fw) >>> 0;
-    output[start + x * stride] = ((bulk + (1 << 23)) >>> 0) >>> 24 & 0xff;
-  };
-  const step = (x: number, subtract: number, add: number, left: number, right: number) => {
-    acc += at(add) - at(subtract);
-    save(x, left, right);
-  };
-  if (edgeA <= edgeB) {
-    for (let x = 0; x < edgeA; x++) step(x, 0, x + radius, 0, x + radius + 1);
-    for (let x = edgeA; x < edgeB; x++) step(x, x - radius - 1, x + radius, x - radius - 1, x + radius + 1);
-    for (let x = edgeB; x <= lastx; x++) step(x, x - radius - 1, lastx, x - radius - 1, lastx);
-  } else {
-    for (let x = 0; x < edgeB; x++) step(x, 0, x + radius, 0, x + radius + 1);
-    for (let x = edgeB; x < edgeA; x++) step(x, 0, lastx, 0, lastx);
-    for (let x = edgeA; x <= lastx; x++) step(x, x - radius - 1, lastx, x - radius - 1, lastx);
+  let acc = input[start]! * (radius + 1);
+  for (let x = 0; x < edgeA - 1; x++) acc += input[start + x * stride]!;
+  acc += input[start + lastx * stride]! * (radius - edgeA + 1);
+  for (let x = 0; x <= lastx; x++) {
+    // Pillow subtracts pixel x - radius - 1 and adds x + radius, each clamped to the line, and weighs the two just
+    // outside the window (clamped the same way) by fw.
+    const leaving = x - radius - 1 < 0 ? 0 : x - radius - 1;
+    const entering = x + radius > lastx ? lastx : x + radius;
+    const right = x + radius + 1 > lastx ? lastx : x + radius + 1;
+    acc += input[start + entering * stride]! - input[start + leaving * stride]!;
+    const bulk = (acc * ww + (input[start + leaving * stride]! + input[start + right * stride]!) * fw) >>> 0;
+    output[start + x * stride] = (((bulk + 0x800000) >>> 0) >>> 24) & 0xff;
   }
 }
 
