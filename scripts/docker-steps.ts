@@ -103,13 +103,27 @@ function providePackages(state: StageState, packages: string[]): void {
   if (libDirs.length) state.env.LD_LIBRARY_PATH = [...libDirs, ...(state.env.LD_LIBRARY_PATH ? [state.env.LD_LIBRARY_PATH] : [])].join(':');
 }
 
+/**
+ * What a `docker build` on this machine would be given to reach the registry: the proxy and CA settings (Docker passes
+ * the proxy variables as build arguments), and the user's npm configuration (registry, cafile), which a scratch HOME
+ * would otherwise hide.
+ */
+function buildNetworkEnv(): Record<string, string> {
+  const names = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
+  const env: Record<string, string> = {};
+  for (const name of names) if (process.env[name]) env[name] = process.env[name]!;
+  const userconfig = spawnSync('npm', ['config', 'get', 'userconfig'], { encoding: 'utf8' }).stdout.trim();
+  if (userconfig && existsSync(userconfig)) env.npm_config_userconfig = userconfig;
+  return env;
+}
+
 /** An absolute image path inside a stage's folder. */
 const inStage = (state: StageState, path: string) => join(state.root, path);
 
 function runStage(stage: Stage, context: string, work: string, done: Map<string, StageState>): StageState {
   const root = join(work, `stage-${stage.name}`);
   mkdirSync(root, { recursive: true });
-  const state: StageState = { root, workdir: root, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(work, 'home'), npm_config_cache: join(work, 'npm-cache') }, stage };
+  const state: StageState = { root, workdir: root, env: { ...buildNetworkEnv(), PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(work, 'home'), npm_config_cache: join(work, 'npm-cache') }, stage };
   log(`stage ${stage.name} (FROM ${stage.from}: this machine stands for the base image)`);
   for (const instruction of stage.instructions) {
     const { keyword, args, line } = instruction;
@@ -207,8 +221,15 @@ async function main(): Promise<void> {
     const uid = uidOf(final.user);
     const port = process.argv.includes('--port') ? Number(process.argv[process.argv.indexOf('--port') + 1]) : await freePort();
     // The container's environment: the image's ENV, nothing inherited but PATH (where node is) and the unpacked libraries.
-    const { npm_config_cache: _cache, ...imageEnv } = final.env;
-    const env = { ...imageEnv, PORT: String(port), HOME: '/nonexistent' };
+    const network = Object.keys(buildNetworkEnv());
+    const imageEnv = Object.fromEntries(Object.entries(final.env).filter(([name]) => name !== 'npm_config_cache' && !network.includes(name)));
+    // The base image's node lives in /usr/local/bin, where any user can run it. So does a copy of this node here:
+    // the running one may sit where uid 1000 cannot reach (npx -p node@22 keeps it under /root/.npm).
+    const nodeBin = join(final.root, 'usr/local/bin');
+    mkdirSync(nodeBin, { recursive: true });
+    cpSync(process.execPath, join(nodeBin, 'node'));
+    chmodSync(join(nodeBin, 'node'), 0o755);
+    const env = { ...imageEnv, PATH: `${nodeBin}:${imageEnv.PATH ?? ''}`, PORT: String(port), HOME: '/nonexistent' };
 
     // Root filesystem read-only in a private mount namespace (the machine's mounts are untouched), then drop to the
     // image's user. exec keeps one process: the signal goes to node itself, as in a container.

@@ -36,7 +36,8 @@ for version in "${versions[@]}"; do
   ) >"$log" 2>&1
   status=$?
   seconds=$(( $(date +%s) - start ))
-  tests=$(grep -E '^# (tests|pass|fail|skipped|todo) ' "$log" | tr '\n' ' ')
+  # TAP (# pass 3) on Node 22, the spec reporter (ℹ pass 3) on Node 24.
+  tests=$(grep -E '^(#|ℹ) (tests|pass|fail|skipped|todo) ' "$log" | sed -E 's/^(#|ℹ) //' | tr '\n' ' ')
   if [ $status -eq 0 ]; then summary+=("node $version: passed in ${seconds}s ($tests)"); else summary+=("node $version: FAILED (exit $status) in ${seconds}s ($tests) see $log"); failed=1; fi
   [ "${KEEP:-}" = 1 ] || rm -rf "$dir"
 done

@@ -5,7 +5,7 @@
  * call must answer a WebP, and SIGTERM must end it with exit 0.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -27,8 +27,10 @@ test('the Dockerfile steps build and start a non-root, read-only, healthy servic
   assert.deepEqual(summary.stages, ['build', '1']);
   assert.equal(summary.uid, 1000);
   assert.equal(summary.jemalloc, true, 'LD_PRELOAD=libjemalloc.so.2 resolved and loaded');
-  // The node images carry Node's headers, so the addon builds there; a node without them (npx -p node@22) skips it.
-  const headers = existsSync(join(dirname(process.execPath), '../include/node/node_api.h'));
+  // The node images carry Node's headers, so the addon builds there. Here it builds when Node's headers are beside
+  // this node or named by npm's nodedir (native/install.mjs); a node without either (npx -p node@22) skips it.
+  const nodedir = spawnSync('npm', ['config', 'get', 'nodedir'], { encoding: 'utf8' }).stdout.trim();
+  const headers = [join(dirname(process.execPath), '..'), nodedir].some((dir) => dir && dir !== 'undefined' && existsSync(join(dir, 'include/node/node_api.h')));
   assert.equal(summary.nativeAddon, headers, 'the build stage compiled the addon and the final stage has it');
   assert.equal(summary.readOnlyRoot, process.getuid?.() === 0, 'read-only when the test can make a mount namespace');
   assert.equal(summary.pipelineStatus, 200);

@@ -25,7 +25,9 @@ const NODE_UID = 1000;
 const runtimeEnv = new Set([
   'NODE_ENV', // libraries' production mode
   'LD_PRELOAD', // jemalloc
-  'MALLOC_ARENA_MAX', // glibc's fallback
+  'MALLOC_ARENA_MAX', // glibc's fallback (docs/deploy.md)
+  'MALLOC_MMAP_THRESHOLD_',
+  'MALLOC_TRIM_THRESHOLD_',
   'UV_THREADPOOL_SIZE', // libuv's pool, which sharp's async calls use
   'FONTCONFIG_FILE', // src/process/fontconfig.ts
 ]);
