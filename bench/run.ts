@@ -7,13 +7,15 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, release, totalmem } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import type { Source } from '../src/core/params.js';
 import type { Step } from '../src/core/pipeline.js';
 import type { FloorJob } from './floor.js';
 import { fixture, type Fixture } from './fixtures.js';
+import { ensurePhotos, photoPackage, photos, type Photos } from './photos.js';
 import { httpLoad, multipartRequest, rawRequest, type HttpRequest, type Measure, type RunLength } from './load.js';
-import { foreignLoad, freePort, killAll, launch, processTree, RssSampler, stop, treeRssMb, waitIdle, waitReady } from './procs.js';
+import { foreignLoad, freePort, killAll, launch, processTree, RssSampler, stop, treeCpuMs, treeRssMb, waitIdle, waitReady } from './procs.js';
 import { computeTargets, markdown, servers, svgChart, type MemoryResult, type Report, type Row } from './report.js';
 
 const started = performance.now();
@@ -35,11 +37,10 @@ const config = {
   warmup: envNumber('BENCH_WARMUP', 2),
   connections: Math.round(envNumber('BENCH_CONNECTIONS', 8)),
   /**
-   * AVIF encodes take ~10 CPU-seconds each (4 MP, effort 4): a request count instead of a time, or in-flight work
-   * would spill into the next run. 8 (= 8 concurrent) costs about a minute per server on 2 cores, which the
-   * 5-minute budget cannot hold twice; so 4 by default, and the table's Conc. column says 4.
+   * AVIF encodes take over a CPU-second each (4 MP at the default speed 8): a request count instead of a time, or
+   * in-flight work would spill into the next run. 8 requests run 8 at once.
    */
-  avifRequests: Math.round(envNumber('BENCH_AVIF_REQUESTS', 4)),
+  avifRequests: Math.round(envNumber('BENCH_AVIF_REQUESTS', 8)),
   memoryRequests: Math.round(envNumber('BENCH_W5_REQUESTS', 5000)),
   memoryWarmupRequests: Math.round(envNumber('BENCH_W5_WARMUP_REQUESTS', 300)),
   burstConnections: Math.round(envNumber('BENCH_W5_BURST', 16)),
@@ -48,7 +49,8 @@ const config = {
   fastapiTwoWorkers: process.env.BENCH_FASTAPI_2W !== '0',
 };
 
-const jemalloc = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].find((path) => existsSync(path));
+const jemallocPaths = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'];
+let jemalloc = jemallocPaths.find((path) => existsSync(path));
 const python = '/usr/bin/python3'; // Debian's, where the python3-* packages install; not pyenv's python3 on PATH.
 
 /** Output of a command, or null when it fails; the command's own chatter goes to stderr. */
@@ -77,6 +79,20 @@ function ensureFastapi(): string | null {
   return pythonVersions();
 }
 
+/**
+ * The service's production allocator (scripts/start.mjs preloads it when installed): without it every figure measures
+ * glibc's malloc instead, so a fresh machine gets Debian's libjemalloc2 as the photographs' package is got.
+ */
+function ensureJemalloc(): void {
+  if (jemalloc) return;
+  log('installing Debian\'s libjemalloc2, the allocator scripts/start.mjs preloads');
+  if (!runVisible('apt-get', ['install', '-y', 'libjemalloc2'])) {
+    runVisible('apt-get', ['update']);
+    runVisible('apt-get', ['install', '-y', 'libjemalloc2']);
+  }
+  jemalloc = jemallocPaths.find((path) => existsSync(path));
+}
+
 interface Workload {
   id: string;
   title: string;
@@ -89,7 +105,7 @@ interface Workload {
   fastapi: boolean;
 }
 
-function workloads(w1: Fixture, w2: Fixture, w3: Fixture, w4: Fixture): Workload[] {
+function workloads(p: Photos, drawn: Fixture, kind: 'photo' | 'drawn'): Workload[] {
   const timed = { warmup: { seconds: config.warmup }, measure: { seconds: config.duration } };
   const blur: Step[] = [{ operation: 'pillowblur' }];
   const thumbnail: Step[] = [
@@ -97,27 +113,32 @@ function workloads(w1: Fixture, w2: Fixture, w3: Fixture, w4: Fixture): Workload
     { operation: 'fit', params: { width: 256, height: 256, stripmeta: 'true', type: 'jpeg', norotation: 'true', quality: '80' } },
   ];
   const pipelinePath = `/pipeline?operations=${encodeURIComponent(JSON.stringify(thumbnail))}`;
+  const mp = (f: Fixture) => `${((f.width * f.height) / 1e6).toFixed(1)} MP`;
   return [
     // The HTTP layer validates POST / as prepare([{ operation: 'pillowblur' }]) with JSON coercions; the floor does the same.
-    { id: 'W1', title: 'POST / blur, 2560x1600 JPEG', request: multipartRequest('/', w1), floor: { steps: blur, source: 'json', file: w1.file }, fastapi: true, ...timed },
-    { id: 'W2', title: 'POST / blur, 450x300 PNG', request: multipartRequest('/', w2), floor: { steps: blur, source: 'json', file: w2.file }, fastapi: true, ...timed },
-    { id: 'W3', title: '/pipeline autorotate+fit 256, 20 MP JPEG', request: rawRequest(pipelinePath, w3), floor: { steps: thumbnail, source: 'json', file: w3.file }, fastapi: false, ...timed },
-    // /convert reads its params from the query string, so the floor uses the query coercions too.
-    { id: 'W4', title: '/convert webp, 4 MP JPEG', request: rawRequest('/convert?type=webp', w4), floor: { steps: [{ operation: 'convert', params: { type: 'webp' } }], source: 'query', file: w4.file }, fastapi: false, ...timed },
+    { id: 'W1', title: `POST / blur, ${p.w1.width}x${p.w1.height} ${kind} JPEG`, request: multipartRequest('/', p.w1), floor: { steps: blur, source: 'json', file: p.w1.file }, fastapi: true, ...timed },
+    // The drawn image the bench used before, kept to show what a drawn input does to each server (docs/benchmarks.md).
+    { id: 'W1d', title: `POST / blur, ${drawn.width}x${drawn.height} drawn JPEG`, request: multipartRequest('/', drawn), fastapi: true, ...timed },
+    { id: 'W2', title: `POST / blur, ${p.w2.width}x${p.w2.height} ${kind} PNG`, request: multipartRequest('/', p.w2), floor: { steps: blur, source: 'json', file: p.w2.file }, fastapi: true, ...timed },
+    { id: 'W3', title: `/pipeline autorotate+fit 256 (Nextcloud), ${mp(p.w3)} ${kind} JPEG`, request: rawRequest(pipelinePath, p.w3), floor: { steps: thumbnail, source: 'json', file: p.w3.file }, fastapi: false, ...timed },
+    // /convert and /resize read their params from the query string, so the floor uses the query coercions too.
+    { id: 'W4', title: `/convert webp, ${mp(p.w4)} ${kind} JPEG`, request: rawRequest('/convert?type=webp', p.w4), floor: { steps: [{ operation: 'convert', params: { type: 'webp' } }], source: 'query', file: p.w4.file }, fastapi: false, ...timed },
     {
-      id: 'W4', title: '/convert avif, 4 MP JPEG', request: rawRequest('/convert?type=avif', w4), floor: { steps: [{ operation: 'convert', params: { type: 'avif' } }], source: 'query', file: w4.file }, fastapi: false,
+      id: 'W4', title: `/convert avif, ${mp(p.w4)} ${kind} JPEG`, request: rawRequest('/convert?type=avif', p.w4), floor: { steps: [{ operation: 'convert', params: { type: 'avif' } }], source: 'query', file: p.w4.file }, fastapi: false,
       // One request warms the encoder up.
       warmup: { amount: 1 }, measure: { amount: config.avifRequests },
     },
+    { id: 'W6', title: `/resize?width=800, ${mp(p.w4)} ${kind} JPEG`, request: rawRequest('/resize?width=800', p.w4), floor: { steps: [{ operation: 'resize', params: { width: '800' } }], source: 'query', file: p.w4.file }, fastapi: false, ...timed },
   ];
 }
 
 function row(workload: Workload, server: string, measure: Measure, peakRssMb: number, otherLoad: number): Row {
   const connections = 'amount' in workload.measure ? Math.min(config.connections, workload.measure.amount) : config.connections;
-  const result: Row = { workload: workload.id, title: workload.title, server, connections, peakRssMb, otherLoad, ...measure };
+  const cpuMsPerRequest = measure.cpuMs !== undefined && measure.requests > 0 ? measure.cpuMs / measure.requests : null;
+  const result: Row = { workload: workload.id, title: workload.title, server, connections, peakRssMb, otherLoad, cpuMsPerRequest, ...measure };
   log(
     `${workload.id} ${workload.title} | ${server}: ${result.reqPerSec.toFixed(2)} req/s, p50 ${result.p50Ms.toFixed(0)} ms, ` +
-      `p99 ${result.p99Ms.toFixed(0)} ms, ${result.errors} errors${result.errorDetail ? ` (${result.errorDetail})` : ''}, peak RSS ${peakRssMb.toFixed(0)} MB, other load ${otherLoad.toFixed(2)} cores`,
+      `p99 ${result.p99Ms.toFixed(0)} ms, CPU ${cpuMsPerRequest?.toFixed(1) ?? '?'} ms/req, ${result.errors} errors${result.errorDetail ? ` (${result.errorDetail})` : ''}, peak RSS ${peakRssMb.toFixed(0)} MB, other load ${otherLoad.toFixed(2)} cores`,
   );
   return result;
 }
@@ -199,7 +220,7 @@ async function startFastapi(name: string, workers: number): Promise<Started> {
 }
 
 /** Warm up, let the server go idle, then measure with RSS sampling. */
-async function runHttp(server: Started, serverName: string, list: Workload[]): Promise<Row[]> {
+async function runHttp(server: Started, serverName: string, list: Workload[], after?: (server: Started) => Promise<Row[]>): Promise<Row[]> {
   const pid = server.child.pid!;
   const sampler = new RssSampler(pid);
   const rows: Row[] = [];
@@ -210,13 +231,42 @@ async function runHttp(server: Started, serverName: string, list: Workload[]): P
       await waitIdle(pid);
       sampler.reset();
       const otherLoad = foreignLoad();
+      const cpu = treeCpuMs(pid);
       const measure = await httpLoad(server.url, [workload.request], config.connections, workload.measure);
+      // Read as the run ends: requests cut off by a timed run's end are neither counted nor (mostly) paid for,
+      // as the ones in flight when it began were paid for in the warm-up.
+      measure.cpuMs = cpu();
       rows.push(row(workload, serverName, measure, sampler.peakMb, otherLoad()));
     }
+    if (after) rows.push(...(await after(server)));
   } finally {
     sampler.close();
     await stop(server.child);
   }
+  return rows;
+}
+
+/**
+ * W7: W2 while `config.connections` AVIF encodes are in flight the whole time, against W2's p99 on an idle server.
+ * AVIF has its own concurrency limit and runs niced, so small images must keep their latency (issue #11).
+ */
+async function runAvifContention(server: Started, small: HttpRequest, avif: HttpRequest): Promise<Row[]> {
+  const pid = server.child.pid!;
+  await waitIdle(pid);
+  const seconds = config.duration;
+  // The AVIF clients start first and run a second longer than the measured W2 run, so it never sees an idle server.
+  const background = httpLoad(server.url, [avif], config.connections, { seconds: seconds + 2 });
+  await sleep(1000);
+  const otherLoad = foreignLoad();
+  const sampler = new RssSampler(pid);
+  const measure = await httpLoad(server.url, [small], config.connections, { seconds });
+  const peak = sampler.peakMb;
+  sampler.close();
+  const avifMeasure = await background;
+  const workload: Workload = { id: 'W7', title: `W2 while ${config.connections} AVIF /convert requests run`, request: small, fastapi: false, warmup: { seconds: 0 }, measure: { seconds } };
+  const avifRow: Workload = { id: 'W7', title: `the ${config.connections} AVIF /convert clients of W7`, request: avif, fastapi: false, warmup: { seconds: 0 }, measure: { seconds: seconds + 2 } };
+  const rows = [row(workload, servers.pixelpress, measure, peak, otherLoad()), row(avifRow, servers.pixelpress, avifMeasure, peak, 0)];
+  await waitIdle(pid);
   return rows;
 }
 
@@ -259,11 +309,26 @@ async function main(): Promise<void> {
   log('npm run build');
   if (!runVisible('npm', ['run', 'build'])) throw new Error('npm run build failed');
 
-  log('fixtures (drawn once, then cached in bench/.fixtures/)');
-  const [w1, w2, w3, w4] = await Promise.all([fixture('w1'), fixture('w2'), fixture('w3'), fixture('w4')]);
-  const list = workloads(w1, w2, w3, w4);
+  const notes: string[] = [];
+  log('inputs: photographs from Debian\'s mate-backgrounds, and the drawn W1 (drawn once, then cached in bench/.fixtures/)');
+  const photosMissing = ensurePhotos(log);
+  let inputs: Photos;
+  if (photosMissing) {
+    // Still a complete run, but on drawn images: every figure is flattered or distorted, and the report says so first.
+    const [w1, w2, w3, w4] = await Promise.all([fixture('w1'), fixture('w2'), fixture('w3'), fixture('w4')]);
+    inputs = { w1, w2, w3, w4 };
+    notes.push(`NO PHOTOGRAPHS: ${photosMissing}, so every workload ran on the drawn fixtures instead; these figures are not comparable with the README's.`);
+    log(`WARNING: ${photosMissing}; falling back to drawn fixtures`);
+  } else {
+    inputs = await photos();
+  }
+  const drawnW1 = await fixture('w1');
+  const list = workloads(inputs, drawnW1, photosMissing ? 'drawn' : 'photo');
+  const byId = (id: string, titleWord = '') => list.find((workload) => workload.id === id && workload.title.includes(titleWord))!.request;
+  const { w2, w3 } = inputs;
 
   const fastapiVersions = ensureFastapi();
+  ensureJemalloc();
   const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
   const machine: Record<string, string> = {
     CPU: cpu,
@@ -273,9 +338,9 @@ async function main(): Promise<void> {
     Node: process.version,
     'sharp / libvips': `sharp ${sharp.versions.sharp ?? '?'}, libvips ${sharp.versions.vips} (mozjpeg ${sharp.versions.mozjpeg ?? '?'}, libwebp ${sharp.versions.webp ?? '?'}, aom ${sharp.versions.aom ?? '?'})`,
     jemalloc: jemalloc ? `${jemalloc} (LD_PRELOADed by scripts/start.mjs and for the floor)` : 'not installed (glibc malloc)',
+    Photographs: photosMissing ? `not available (${photosMissing})` : `Debian ${photoPackage} ${capture('dpkg-query', ['-W', '-f', '${Version}', photoPackage]) ?? '?'} (GPL-2+), files under /usr/share/backgrounds/mate/`,
     'FastAPI baseline': fastapiVersions ? `${fastapiVersions} (Debian packages; uvicorn on h11, no uvloop/httptools)` : 'not available',
   };
-  const notes: string[] = [];
   const rows: Row[] = [];
 
   const otherLoad = foreignLoad();
@@ -287,7 +352,7 @@ async function main(): Promise<void> {
   const pixelpress = await startWithRetry('pixelpress', () => startPixelpress('pixelpress'));
   // The service decides its own process layout (PP_WORKERS etc.); record what it was.
   const pixelpressProcesses = processTree(pixelpress.child.pid!).length;
-  rows.push(...(await runHttp(pixelpress, servers.pixelpress, list)));
+  rows.push(...(await runHttp(pixelpress, servers.pixelpress, list, (server) => runAvifContention(server, byId('W2'), byId('W4', 'avif')))));
 
   const blurOnly = list.filter((workload) => workload.fastapi);
   if (fastapiVersions) {
@@ -298,14 +363,14 @@ async function main(): Promise<void> {
   }
 
   // W5 mix, 20 requests a cycle on every connection: small blurs, resizes and webp of the W2 image, and big
-  // uploads (the 20 MP JPEG to /info, header only, and once to the W3 pipeline), so buffers of every size are
+  // uploads (the W3 photo to /info, header only, and once to the W3 pipeline), so buffers of every size are
   // allocated and freed while the whole run stays short enough for the 5-minute budget.
-  const blurSmall = list[1]!.request, thumbnail20mp = list[2]!.request;
+  const blurSmall = byId('W2'), thumbnail20mp = byId('W3');
   const resize = rawRequest('/resize?width=200', w2), webp = rawRequest('/convert?type=webp', w2), info = rawRequest('/info', w3);
   const half = [blurSmall, resize, blurSmall, info, blurSmall, webp, blurSmall, resize, blurSmall];
   const cycle: HttpRequest[] = [...half, thumbnail20mp, ...half, info];
   const mixTitle = `${config.memoryRequests} mixed requests (per 20: 10 W2 blur, 4 W2 /resize, 2 W2 /convert webp, 3 W3-image /info, 1 W3 pipeline)`;
-  const burstTitle = `${config.burstConnections} concurrent uploads of the 20 MP JPEG to the W3 pipeline, 3 rounds`;
+  const burstTitle = `${config.burstConnections} concurrent uploads of the W3 ${((w3.width * w3.height) / 1e6).toFixed(1)} MP JPEG (${(w3.data.length / 2 ** 20).toFixed(1)} MB) to the W3 pipeline, 3 rounds`;
   log('W5 memory: fresh pixelpress');
   const memory = await runMemory(cycle, thumbnail20mp, mixTitle, burstTitle);
 
@@ -338,8 +403,9 @@ async function main(): Promise<void> {
       Concurrency: `${config.connections} clients (autocannon, keep-alive, no pipelining; the floor: ${config.connections} concurrent promises)`,
       Runs: `${config.warmup} s warm-up then ${config.duration} s measured; AVIF: 1 warm-up request then ${config.avifRequests} measured; each server idle before each run`,
       pixelpress: `node scripts/start.mjs with the service's defaults: ${pixelpressProcesses} processes (wrapper, and the server or its supervisor and workers)`,
-      Encoders: 'JPEG quality 75 with 4:2:0 chroma subsampling on both servers (Pillow defaults; sharp quality 75, 4:2:0 below quality 90); W3 JPEG quality 80; webp/avif quality 75, avif effort 4',
-      Inputs: `W1 ${w1.note}; W2 ${w2.note}; W3/W5 ${w3.note}; W4 ${w4.note}`,
+      Encoders: "JPEG quality 75 with 4:2:0 chroma subsampling on both servers (Pillow defaults; sharp quality 75, 4:2:0 below quality 90); W3 JPEG quality 80; webp/avif quality 75, avif at pixelpress' default speed",
+      Inputs: `W1 ${inputs.w1.note}; W1d ${drawnW1.note} (drawn by bench/fixtures.ts); W2 ${w2.note}; W3/W5 ${w3.note}; W4/W6 ${inputs.w4.note}`,
+      'CPU per request': "user + system time of the server's whole process tree (workers, encoder children) during the measured run, divided by its answers; the floor: process.cpuUsage() of its process",
       Logging: 'request logs off on both servers (pixelpress LOG_LEVEL=warn, uvicorn --no-access-log)',
       RSS: 'VmRSS of the server process and all its children, summed, sampled every 100 ms (pixelpress includes the scripts/start.mjs wrapper)',
     },
