@@ -48,6 +48,12 @@ const config = {
   /** The optional "fastapi (2 workers)" row runs last, and only if it still fits in this many seconds overall. */
   budget: envNumber('BENCH_BUDGET', 285),
   fastapiTwoWorkers: process.env.BENCH_FASTAPI_2W !== '0',
+  /**
+   * MALLOC_CONF for an extra pixelpress row on W1 and W2 (empty skips it). jemalloc's defaults give freed blocks of
+   * 8 MiB and more back to the kernel at once, so every 12 MB pixel buffer of the next request page-faults anew, which
+   * costs this virtual machine ~60 ms per buffer (docs/benchmarks.md); this keeps them, as a proposed default.
+   */
+  tunedMallocConf: process.env.BENCH_TUNED_MALLOC_CONF ?? 'dirty_decay_ms:-1,muzzy_decay_ms:-1',
 };
 
 const jemallocPaths = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'];
@@ -205,10 +211,10 @@ async function startWithRetry(name: string, start: () => Promise<Started>): Prom
   }
 }
 
-async function startPixelpress(name: string): Promise<Started> {
+async function startPixelpress(name: string, mallocConf?: string): Promise<Started> {
   const port = await freePort();
   // Request logging off (warn), as uvicorn's access log is off: both are measured without per-request log lines.
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...(mallocConf ? { MALLOC_CONF: mallocConf } : {}) };
   const child = launch(name, process.execPath, ['scripts/start.mjs'], { cwd: root, env });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, name, `${url}/health`);
@@ -362,6 +368,12 @@ async function main(): Promise<void> {
   const pixelpressProcesses = processTree(pixelpress.child.pid!).length;
   rows.push(...(await runHttp(pixelpress, servers.pixelpress, list, (server) => runAvifContention(server, byId('W2'), byId('W4', 'avif')))));
 
+  if (config.tunedMallocConf) {
+    log(`pixelpress with MALLOC_CONF=${config.tunedMallocConf}`);
+    const tuned = await startWithRetry('pixelpress-tuned', () => startPixelpress('pixelpress-tuned', config.tunedMallocConf));
+    rows.push(...(await runHttp(tuned, servers.tuned, list.filter((workload) => workload.id === 'W1' || workload.id === 'W2'))));
+  }
+
   const blurOnly = list.filter((workload) => workload.fastapi);
   const fastapiList = blurOnly.map((workload) => ({ ...workload, ...workload.fastapiRun }));
   if (fastapiVersions) {
@@ -414,6 +426,7 @@ async function main(): Promise<void> {
       pixelpress: `node scripts/start.mjs with the service's defaults: ${pixelpressProcesses} processes (wrapper, and the server or its supervisor and workers)`,
       Encoders: "JPEG quality 75 with 4:2:0 chroma subsampling on both servers (Pillow defaults; sharp quality 75, 4:2:0 below quality 90); W3 JPEG quality 80; webp/avif quality 75, avif at pixelpress' default speed",
       Inputs: `W1 ${inputs.w1.note}; W1d ${drawnW1.note} (drawn by bench/fixtures.ts); W2 ${w2.note}; W3/W5 ${w3.note}; W4/W6 ${inputs.w4.note}`,
+      ...(config.tunedMallocConf ? { [servers.tuned]: `the same server started with MALLOC_CONF=${config.tunedMallocConf}` } : {}),
       'CPU per request': "user + system time of the server's whole process tree (workers, encoder children) during the measured run, divided by its answers; the floor: process.cpuUsage() of its process",
       Logging: 'request logs off on both servers (pixelpress LOG_LEVEL=warn, uvicorn --no-access-log)',
       RSS: 'VmRSS of the server process and all its children, summed, sampled every 100 ms (pixelpress includes the scripts/start.mjs wrapper)',
