@@ -96,10 +96,16 @@ export function computeTargets(rows: Row[], memory: MemoryResult | null): Target
   budget('W4 AVIF 4 MP at default settings, CPU per request', find('W4', servers.pixelpress, 'avif'), 2000, '<= 2 s');
   {
     const idle = find('W2', servers.pixelpress), busy = find('W7', servers.pixelpress, 'W2 while');
-    if (idle && busy && idle.p99Ms > 0) {
+    const name = 'W2 p99 while 8 AVIF requests run vs idle';
+    if (idle && busy && idle.p99Ms > 0 && busy.requests === 0) {
+      // No answer inside the run is the worst result, not a p99 of 0.
+      targets.push({ name, measured: `no W2 answer within the ${fixed(busy.seconds, 0)} s run${busy.errors ? `; ${errors(busy.errors, busy.errorDetail)}` : ''} (idle p99 ${ms(idle.p99Ms)} ms)`, goal: '<= 2x', pass: false });
+    } else if (idle && busy && idle.p99Ms > 0) {
       const ratio = busy.p99Ms / idle.p99Ms;
-      targets.push({ name: 'W2 p99 while 8 AVIF requests run vs idle', measured: `${fixed(ratio, 2)}x (${ms(busy.p99Ms)} vs ${ms(idle.p99Ms)} ms)`, goal: '<= 2x', pass: ratio <= 2 });
-    } else missing('W2 p99 while 8 AVIF requests run vs idle', '<= 2x');
+      const refused = busy.errors ? `; ${errors(busy.errors, busy.errorDetail)} errors` : '';
+      // Refused requests are not served within 2x: they count against the target too.
+      targets.push({ name, measured: `${fixed(ratio, 2)}x (${ms(busy.p99Ms)} vs ${ms(idle.p99Ms)} ms)${refused}`, goal: '<= 2x, no errors', pass: ratio <= 2 && busy.errors === 0 });
+    } else missing(name, '<= 2x');
   }
   if (memory) {
     targets.push({ name: 'W5 peak RSS', measured: `${mb(memory.peakRssMb)} MB`, goal: '<= 600 MB', pass: memory.peakRssMb <= 600 });

@@ -308,7 +308,7 @@ async function runMemory(mix: HttpRequest[], burst: HttpRequest, mixTitle: strin
     const burstResult = await httpLoad(server.url, [burst], config.burstConnections, { amount: config.burstConnections * 2 });
     const burstPeak = phase.peakMb;
     phase.close();
-    log(`W5 burst: ${burstResult.requests} x 20 MP (${burstResult.errors} errors${burstResult.errorDetail ? `: ${burstResult.errorDetail}` : ''}), peak RSS ${burstPeak.toFixed(0)} MB`);
+    log(`W5 burst: ${burstResult.requests} x W3 photo (${burstResult.errors} errors${burstResult.errorDetail ? `: ${burstResult.errorDetail}` : ''}), peak RSS ${burstPeak.toFixed(0)} MB`);
     return {
       server: servers.pixelpress,
       burst: { title: burstTitle, connections: config.burstConnections, requests: burstResult.requests, errors: burstResult.errors, errorDetail: burstResult.errorDetail, peakRssMb: burstPeak },
@@ -410,7 +410,12 @@ async function main(): Promise<void> {
 
   // Order rows by workload, then server, for reading.
   const order = Object.values(servers) as string[];
-  rows.sort((a, b) => list.findIndex((w) => w.title === a.title) - list.findIndex((w) => w.title === b.title) || order.indexOf(a.server) - order.indexOf(b.server));
+  // W7's rows are not in the list: after every listed workload.
+  const position = (row: Row) => {
+    const at = list.findIndex((w) => w.title === row.title);
+    return at < 0 ? list.length : at;
+  };
+  rows.sort((a, b) => position(a) - position(b) || order.indexOf(a.server) - order.indexOf(b.server));
 
   const foreignCores = otherLoad();
   machine['Other load'] = `${foreignCores.toFixed(2)} cores busy on average with processes the bench did not start`;
