@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { run, type Step } from '../src/core/pipeline.js';
 import type { Source } from '../src/core/params.js';
 import { percentile, type Measure, type RunLength } from './load.js';
+import { treeCpuMs } from './procs.js';
 
 export interface FloorJob {
   file: string;
@@ -62,8 +63,11 @@ process.on('message', (job: FloorJob) => {
   void (async () => {
     const input = readFileSync(job.file);
     await drive(input, job, job.warmup);
+    // Every thread of this process (libvips', the libuv pool's, JavaScript's) and its children: AVIF is encoded in a
+    // child process, as in the server.
+    const cpu = treeCpuMs(process.pid);
     const measure = await drive(input, job, job.measure);
-    process.send?.(measure);
+    process.send?.({ ...measure, cpuMs: cpu() });
   })().catch((err: unknown) => {
     console.error(err);
     process.exit(1);

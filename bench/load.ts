@@ -16,6 +16,8 @@ export interface Measure {
   errors: number;
   /** What the errors were, e.g. "503 x6, timeout x1"; empty when there were none. */
   errorDetail: string;
+  /** CPU milliseconds the server (its whole process tree) used during the run; filled in by whoever measured it. */
+  cpuMs?: number;
 }
 
 export interface HttpRequest {

@@ -7,13 +7,15 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, release, totalmem } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import type { Source } from '../src/core/params.js';
 import type { Step } from '../src/core/pipeline.js';
 import type { FloorJob } from './floor.js';
 import { fixture, type Fixture } from './fixtures.js';
+import { ensurePhotos, photoPackage, photos, type Photos } from './photos.js';
 import { httpLoad, multipartRequest, rawRequest, type HttpRequest, type Measure, type RunLength } from './load.js';
-import { foreignLoad, freePort, killAll, launch, processTree, RssSampler, stop, treeRssMb, waitIdle, waitReady } from './procs.js';
+import { foreignLoad, freePort, killAll, launch, processTree, RssSampler, stop, treeCpuMs, treeRssMb, waitIdle, waitReady } from './procs.js';
 import { computeTargets, markdown, servers, svgChart, type MemoryResult, type Report, type Row } from './report.js';
 
 const started = performance.now();
@@ -35,20 +37,27 @@ const config = {
   warmup: envNumber('BENCH_WARMUP', 2),
   connections: Math.round(envNumber('BENCH_CONNECTIONS', 8)),
   /**
-   * AVIF encodes take ~10 CPU-seconds each (4 MP, effort 4): a request count instead of a time, or in-flight work
-   * would spill into the next run. 8 (= 8 concurrent) costs about a minute per server on 2 cores, which the
-   * 5-minute budget cannot hold twice; so 4 by default, and the table's Conc. column says 4.
+   * AVIF encodes take over a CPU-second each (4 MP at the default speed 8): a request count instead of a time, or
+   * in-flight work would spill into the next run. 8 requests run 8 at once.
    */
-  avifRequests: Math.round(envNumber('BENCH_AVIF_REQUESTS', 4)),
-  memoryRequests: Math.round(envNumber('BENCH_W5_REQUESTS', 5000)),
+  avifRequests: Math.round(envNumber('BENCH_AVIF_REQUESTS', 8)),
+  /** The 17.9 MP photo costs the W3 pipeline about a CPU-second, so the mix holds one in 40 and 1500 requests fit the budget. */
+  memoryRequests: Math.round(envNumber('BENCH_W5_REQUESTS', 1500)),
   memoryWarmupRequests: Math.round(envNumber('BENCH_W5_WARMUP_REQUESTS', 300)),
   burstConnections: Math.round(envNumber('BENCH_W5_BURST', 16)),
   /** The optional "fastapi (2 workers)" row runs last, and only if it still fits in this many seconds overall. */
   budget: envNumber('BENCH_BUDGET', 285),
   fastapiTwoWorkers: process.env.BENCH_FASTAPI_2W !== '0',
+  /**
+   * MALLOC_CONF for an extra pixelpress row on W1 and W2 (empty skips it). jemalloc's defaults give freed blocks of
+   * 8 MiB and more back to the kernel at once, so every 12 MB pixel buffer of the next request page-faults anew, which
+   * costs this virtual machine ~60 ms per buffer (docs/benchmarks.md); this keeps them, as a proposed default.
+   */
+  tunedMallocConf: process.env.BENCH_TUNED_MALLOC_CONF ?? 'dirty_decay_ms:-1,muzzy_decay_ms:-1',
 };
 
-const jemalloc = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].find((path) => existsSync(path));
+const jemallocPaths = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'];
+let jemalloc = jemallocPaths.find((path) => existsSync(path));
 const python = '/usr/bin/python3'; // Debian's, where the python3-* packages install; not pyenv's python3 on PATH.
 
 /** Output of a command, or null when it fails; the command's own chatter goes to stderr. */
@@ -77,6 +86,20 @@ function ensureFastapi(): string | null {
   return pythonVersions();
 }
 
+/**
+ * The service's production allocator (scripts/start.mjs preloads it when installed): without it every figure measures
+ * glibc's malloc instead, so a fresh machine gets Debian's libjemalloc2 as the photographs' package is got.
+ */
+function ensureJemalloc(): void {
+  if (jemalloc) return;
+  log('installing Debian\'s libjemalloc2, the allocator scripts/start.mjs preloads');
+  if (!runVisible('apt-get', ['install', '-y', 'libjemalloc2'])) {
+    runVisible('apt-get', ['update']);
+    runVisible('apt-get', ['install', '-y', 'libjemalloc2']);
+  }
+  jemalloc = jemallocPaths.find((path) => existsSync(path));
+}
+
 interface Workload {
   id: string;
   title: string;
@@ -87,9 +110,15 @@ interface Workload {
   measure: RunLength;
   /** Whether the FastAPI original serves it (it has only POST /). */
   fastapi: boolean;
+  /**
+   * FastAPI's run length where it differs. Its one event loop moves all 8 requests forward together, so answers come
+   * in batches seconds apart: a 7 s window counts one or two batches and req/s swings by half. A request count
+   * measures it whole (docs/benchmarks.md).
+   */
+  fastapiRun?: { warmup: RunLength; measure: RunLength };
 }
 
-function workloads(w1: Fixture, w2: Fixture, w3: Fixture, w4: Fixture): Workload[] {
+function workloads(p: Photos, drawn: Fixture, kind: 'photo' | 'drawn'): Workload[] {
   const timed = { warmup: { seconds: config.warmup }, measure: { seconds: config.duration } };
   const blur: Step[] = [{ operation: 'pillowblur' }];
   const thumbnail: Step[] = [
@@ -97,27 +126,35 @@ function workloads(w1: Fixture, w2: Fixture, w3: Fixture, w4: Fixture): Workload
     { operation: 'fit', params: { width: 256, height: 256, stripmeta: 'true', type: 'jpeg', norotation: 'true', quality: '80' } },
   ];
   const pipelinePath = `/pipeline?operations=${encodeURIComponent(JSON.stringify(thumbnail))}`;
+  const mp = (f: Fixture) => `${((f.width * f.height) / 1e6).toFixed(1)} MP`;
+  const batches = { fastapiRun: { warmup: { amount: config.connections }, measure: { amount: 2 * config.connections } } };
   return [
     // The HTTP layer validates POST / as prepare([{ operation: 'pillowblur' }]) with JSON coercions; the floor does the same.
-    { id: 'W1', title: 'POST / blur, 2560x1600 JPEG', request: multipartRequest('/', w1), floor: { steps: blur, source: 'json', file: w1.file }, fastapi: true, ...timed },
-    { id: 'W2', title: 'POST / blur, 450x300 PNG', request: multipartRequest('/', w2), floor: { steps: blur, source: 'json', file: w2.file }, fastapi: true, ...timed },
-    { id: 'W3', title: '/pipeline autorotate+fit 256, 20 MP JPEG', request: rawRequest(pipelinePath, w3), floor: { steps: thumbnail, source: 'json', file: w3.file }, fastapi: false, ...timed },
-    // /convert reads its params from the query string, so the floor uses the query coercions too.
-    { id: 'W4', title: '/convert webp, 4 MP JPEG', request: rawRequest('/convert?type=webp', w4), floor: { steps: [{ operation: 'convert', params: { type: 'webp' } }], source: 'query', file: w4.file }, fastapi: false, ...timed },
+    { id: 'W1', title: `POST / blur, ${p.w1.width}x${p.w1.height} ${kind} JPEG`, request: multipartRequest('/', p.w1), floor: { steps: blur, source: 'json', file: p.w1.file }, fastapi: true, ...timed, ...batches },
+    // The drawn image the bench used before, kept to show what a drawn input does to each server (docs/benchmarks.md).
+    { id: 'W1d', title: `POST / blur, ${drawn.width}x${drawn.height} drawn JPEG`, request: multipartRequest('/', drawn), fastapi: true, ...timed, ...batches },
+    { id: 'W2', title: `POST / blur, ${p.w2.width}x${p.w2.height} ${kind} PNG`, request: multipartRequest('/', p.w2), floor: { steps: blur, source: 'json', file: p.w2.file }, fastapi: true, ...timed },
+    { id: 'W3', title: `/pipeline autorotate+fit 256 (Nextcloud), ${mp(p.w3)} ${kind} JPEG`, request: rawRequest(pipelinePath, p.w3), floor: { steps: thumbnail, source: 'json', file: p.w3.file }, fastapi: false,
+      // About a CPU-second each for this 16 MB progressive JPEG: counted requests, or a 7 s window under load may see none.
+      warmup: { amount: 2 }, measure: { amount: config.connections } },
+    // /convert and /resize read their params from the query string, so the floor uses the query coercions too.
+    { id: 'W4', title: `/convert webp, ${mp(p.w4)} ${kind} JPEG`, request: rawRequest('/convert?type=webp', p.w4), floor: { steps: [{ operation: 'convert', params: { type: 'webp' } }], source: 'query', file: p.w4.file }, fastapi: false, ...timed },
     {
-      id: 'W4', title: '/convert avif, 4 MP JPEG', request: rawRequest('/convert?type=avif', w4), floor: { steps: [{ operation: 'convert', params: { type: 'avif' } }], source: 'query', file: w4.file }, fastapi: false,
+      id: 'W4', title: `/convert avif, ${mp(p.w4)} ${kind} JPEG`, request: rawRequest('/convert?type=avif', p.w4), floor: { steps: [{ operation: 'convert', params: { type: 'avif' } }], source: 'query', file: p.w4.file }, fastapi: false,
       // One request warms the encoder up.
       warmup: { amount: 1 }, measure: { amount: config.avifRequests },
     },
+    { id: 'W6', title: `/resize?width=800, ${mp(p.w4)} ${kind} JPEG`, request: rawRequest('/resize?width=800', p.w4), floor: { steps: [{ operation: 'resize', params: { width: '800' } }], source: 'query', file: p.w4.file }, fastapi: false, ...timed },
   ];
 }
 
 function row(workload: Workload, server: string, measure: Measure, peakRssMb: number, otherLoad: number): Row {
   const connections = 'amount' in workload.measure ? Math.min(config.connections, workload.measure.amount) : config.connections;
-  const result: Row = { workload: workload.id, title: workload.title, server, connections, peakRssMb, otherLoad, ...measure };
+  const cpuMsPerRequest = measure.cpuMs !== undefined && measure.requests > 0 ? measure.cpuMs / measure.requests : null;
+  const result: Row = { workload: workload.id, title: workload.title, server, connections, peakRssMb, otherLoad, cpuMsPerRequest, ...measure };
   log(
     `${workload.id} ${workload.title} | ${server}: ${result.reqPerSec.toFixed(2)} req/s, p50 ${result.p50Ms.toFixed(0)} ms, ` +
-      `p99 ${result.p99Ms.toFixed(0)} ms, ${result.errors} errors${result.errorDetail ? ` (${result.errorDetail})` : ''}, peak RSS ${peakRssMb.toFixed(0)} MB, other load ${otherLoad.toFixed(2)} cores`,
+      `p99 ${result.p99Ms.toFixed(0)} ms, CPU ${cpuMsPerRequest?.toFixed(1) ?? '?'} ms/req, ${result.errors} errors${result.errorDetail ? ` (${result.errorDetail})` : ''}, peak RSS ${peakRssMb.toFixed(0)} MB, other load ${otherLoad.toFixed(2)} cores`,
   );
   return result;
 }
@@ -176,10 +213,10 @@ async function startWithRetry(name: string, start: () => Promise<Started>): Prom
   }
 }
 
-async function startPixelpress(name: string): Promise<Started> {
+async function startPixelpress(name: string, mallocConf?: string): Promise<Started> {
   const port = await freePort();
   // Request logging off (warn), as uvicorn's access log is off: both are measured without per-request log lines.
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...(mallocConf ? { MALLOC_CONF: mallocConf } : {}) };
   const child = launch(name, process.execPath, ['scripts/start.mjs'], { cwd: root, env });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, name, `${url}/health`);
@@ -199,7 +236,7 @@ async function startFastapi(name: string, workers: number): Promise<Started> {
 }
 
 /** Warm up, let the server go idle, then measure with RSS sampling. */
-async function runHttp(server: Started, serverName: string, list: Workload[]): Promise<Row[]> {
+async function runHttp(server: Started, serverName: string, list: Workload[], after?: (server: Started) => Promise<Row[]>): Promise<Row[]> {
   const pid = server.child.pid!;
   const sampler = new RssSampler(pid);
   const rows: Row[] = [];
@@ -210,13 +247,42 @@ async function runHttp(server: Started, serverName: string, list: Workload[]): P
       await waitIdle(pid);
       sampler.reset();
       const otherLoad = foreignLoad();
+      const cpu = treeCpuMs(pid);
       const measure = await httpLoad(server.url, [workload.request], config.connections, workload.measure);
+      // Read as the run ends: requests cut off by a timed run's end are neither counted nor (mostly) paid for,
+      // as the ones in flight when it began were paid for in the warm-up.
+      measure.cpuMs = cpu();
       rows.push(row(workload, serverName, measure, sampler.peakMb, otherLoad()));
     }
+    if (after) rows.push(...(await after(server)));
   } finally {
     sampler.close();
     await stop(server.child);
   }
+  return rows;
+}
+
+/**
+ * W7: W2 while `config.connections` AVIF encodes are in flight the whole time, against W2's p99 on an idle server.
+ * AVIF has its own concurrency limit and runs niced, so small images must keep their latency (issue #11).
+ */
+async function runAvifContention(server: Started, small: HttpRequest, avif: HttpRequest): Promise<Row[]> {
+  const pid = server.child.pid!;
+  await waitIdle(pid);
+  const seconds = config.duration;
+  // The AVIF clients start first and run a second longer than the measured W2 run, so it never sees an idle server.
+  const background = httpLoad(server.url, [avif], config.connections, { seconds: seconds + 2 });
+  await sleep(1000);
+  const otherLoad = foreignLoad();
+  const sampler = new RssSampler(pid);
+  const measure = await httpLoad(server.url, [small], config.connections, { seconds });
+  const peak = sampler.peakMb;
+  sampler.close();
+  const avifMeasure = await background;
+  const workload: Workload = { id: 'W7', title: `W2 while ${config.connections} AVIF /convert requests run`, request: small, fastapi: false, warmup: { seconds: 0 }, measure: { seconds } };
+  const avifRow: Workload = { id: 'W7', title: `the ${config.connections} AVIF /convert clients of W7`, request: avif, fastapi: false, warmup: { seconds: 0 }, measure: { seconds: seconds + 2 } };
+  const rows = [row(workload, servers.pixelpress, measure, peak, otherLoad()), row(avifRow, servers.pixelpress, avifMeasure, peak, 0)];
+  await waitIdle(pid);
   return rows;
 }
 
@@ -238,11 +304,11 @@ async function runMemory(mix: HttpRequest[], burst: HttpRequest, mixTitle: strin
     const rssAfterMb = treeRssMb(pid);
     log(`W5 ${mixed.requests} mixed requests (${mixed.errors} errors), ${mixed.reqPerSec.toFixed(1)} req/s; RSS after: ${rssAfterMb.toFixed(0)} MB`);
     const phase = new RssSampler(pid);
-    // Three rounds of `burstConnections` uploads at once: the peak, not one lucky moment.
-    const burstResult = await httpLoad(server.url, [burst], config.burstConnections, { amount: config.burstConnections * 3 });
+    // `burstConnections` uploads at once, each connection sending its next as soon as one is answered: the peak.
+    const burstResult = await httpLoad(server.url, [burst], config.burstConnections, { amount: config.burstConnections });
     const burstPeak = phase.peakMb;
     phase.close();
-    log(`W5 burst: ${burstResult.requests} x 20 MP (${burstResult.errors} errors${burstResult.errorDetail ? `: ${burstResult.errorDetail}` : ''}), peak RSS ${burstPeak.toFixed(0)} MB`);
+    log(`W5 burst: ${burstResult.requests} x W3 photo (${burstResult.errors} errors${burstResult.errorDetail ? `: ${burstResult.errorDetail}` : ''}), peak RSS ${burstPeak.toFixed(0)} MB`);
     return {
       server: servers.pixelpress,
       burst: { title: burstTitle, connections: config.burstConnections, requests: burstResult.requests, errors: burstResult.errors, errorDetail: burstResult.errorDetail, peakRssMb: burstPeak },
@@ -259,11 +325,26 @@ async function main(): Promise<void> {
   log('npm run build');
   if (!runVisible('npm', ['run', 'build'])) throw new Error('npm run build failed');
 
-  log('fixtures (drawn once, then cached in bench/.fixtures/)');
-  const [w1, w2, w3, w4] = await Promise.all([fixture('w1'), fixture('w2'), fixture('w3'), fixture('w4')]);
-  const list = workloads(w1, w2, w3, w4);
+  const notes: string[] = [];
+  log('inputs: photographs from Debian\'s mate-backgrounds, and the drawn W1 (drawn once, then cached in bench/.fixtures/)');
+  const photosMissing = ensurePhotos(log);
+  let inputs: Photos;
+  if (photosMissing) {
+    // Still a complete run, but on drawn images: every figure is flattered or distorted, and the report says so first.
+    const [w1, w2, w3, w4] = await Promise.all([fixture('w1'), fixture('w2'), fixture('w3'), fixture('w4')]);
+    inputs = { w1, w2, w3, w4 };
+    notes.push(`NO PHOTOGRAPHS: ${photosMissing}, so every workload ran on the drawn fixtures instead; these figures are not comparable with the README's.`);
+    log(`WARNING: ${photosMissing}; falling back to drawn fixtures`);
+  } else {
+    inputs = await photos();
+  }
+  const drawnW1 = await fixture('w1');
+  const list = workloads(inputs, drawnW1, photosMissing ? 'drawn' : 'photo');
+  const byId = (id: string, titleWord = '') => list.find((workload) => workload.id === id && workload.title.includes(titleWord))!.request;
+  const { w2, w3 } = inputs;
 
   const fastapiVersions = ensureFastapi();
+  ensureJemalloc();
   const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
   const machine: Record<string, string> = {
     CPU: cpu,
@@ -273,9 +354,9 @@ async function main(): Promise<void> {
     Node: process.version,
     'sharp / libvips': `sharp ${sharp.versions.sharp ?? '?'}, libvips ${sharp.versions.vips} (mozjpeg ${sharp.versions.mozjpeg ?? '?'}, libwebp ${sharp.versions.webp ?? '?'}, aom ${sharp.versions.aom ?? '?'})`,
     jemalloc: jemalloc ? `${jemalloc} (LD_PRELOADed by scripts/start.mjs and for the floor)` : 'not installed (glibc malloc)',
+    Photographs: photosMissing ? `not available (${photosMissing})` : `Debian ${photoPackage} ${capture('dpkg-query', ['-W', '-f', '${Version}', photoPackage]) ?? '?'} (GPL-2+), files under /usr/share/backgrounds/mate/`,
     'FastAPI baseline': fastapiVersions ? `${fastapiVersions} (Debian packages; uvicorn on h11, no uvloop/httptools)` : 'not available',
   };
-  const notes: string[] = [];
   const rows: Row[] = [];
 
   const otherLoad = foreignLoad();
@@ -287,25 +368,32 @@ async function main(): Promise<void> {
   const pixelpress = await startWithRetry('pixelpress', () => startPixelpress('pixelpress'));
   // The service decides its own process layout (PP_WORKERS etc.); record what it was.
   const pixelpressProcesses = processTree(pixelpress.child.pid!).length;
-  rows.push(...(await runHttp(pixelpress, servers.pixelpress, list)));
+  rows.push(...(await runHttp(pixelpress, servers.pixelpress, list, (server) => runAvifContention(server, byId('W2'), byId('W4', 'avif')))));
+
+  if (config.tunedMallocConf) {
+    log(`pixelpress with MALLOC_CONF=${config.tunedMallocConf}`);
+    const tuned = await startWithRetry('pixelpress-tuned', () => startPixelpress('pixelpress-tuned', config.tunedMallocConf));
+    rows.push(...(await runHttp(tuned, servers.tuned, list.filter((workload) => workload.id === 'W1' || workload.id === 'W2'))));
+  }
 
   const blurOnly = list.filter((workload) => workload.fastapi);
+  const fastapiList = blurOnly.map((workload) => ({ ...workload, ...workload.fastapiRun }));
   if (fastapiVersions) {
     log('fastapi: uvicorn, 1 worker');
-    rows.push(...(await runHttp(await startWithRetry('fastapi-1w', () => startFastapi('fastapi-1w', 1)), servers.fastapi1, blurOnly)));
+    rows.push(...(await runHttp(await startWithRetry('fastapi-1w', () => startFastapi('fastapi-1w', 1)), servers.fastapi1, fastapiList)));
   } else {
     notes.push(`FastAPI baseline skipped: ${python} could not import fastapi, uvicorn, PIL and multipart (apt-get install failed?).`);
   }
 
   // W5 mix, 20 requests a cycle on every connection: small blurs, resizes and webp of the W2 image, and big
-  // uploads (the 20 MP JPEG to /info, header only, and once to the W3 pipeline), so buffers of every size are
+  // uploads (the W3 photo to /info, header only, and once to the W3 pipeline), so buffers of every size are
   // allocated and freed while the whole run stays short enough for the 5-minute budget.
-  const blurSmall = list[1]!.request, thumbnail20mp = list[2]!.request;
+  const blurSmall = byId('W2'), thumbnail20mp = byId('W3');
   const resize = rawRequest('/resize?width=200', w2), webp = rawRequest('/convert?type=webp', w2), info = rawRequest('/info', w3);
   const half = [blurSmall, resize, blurSmall, info, blurSmall, webp, blurSmall, resize, blurSmall];
-  const cycle: HttpRequest[] = [...half, thumbnail20mp, ...half, info];
-  const mixTitle = `${config.memoryRequests} mixed requests (per 20: 10 W2 blur, 4 W2 /resize, 2 W2 /convert webp, 3 W3-image /info, 1 W3 pipeline)`;
-  const burstTitle = `${config.burstConnections} concurrent uploads of the 20 MP JPEG to the W3 pipeline, 3 rounds`;
+  const cycle: HttpRequest[] = [...half, thumbnail20mp, ...half, info, ...half, info, ...half, info];
+  const mixTitle = `${config.memoryRequests} mixed requests (per 40: 20 W2 blur, 8 W2 /resize, 4 W2 /convert webp, 7 W3-image /info, 1 W3 pipeline)`;
+  const burstTitle = `${config.burstConnections} concurrent uploads of the W3 ${((w3.width * w3.height) / 1e6).toFixed(1)} MP JPEG (${(w3.data.length / 2 ** 20).toFixed(1)} MB) to the W3 pipeline`;
   log('W5 memory: fresh pixelpress');
   const memory = await runMemory(cycle, thumbnail20mp, mixTitle, burstTitle);
 
@@ -314,7 +402,7 @@ async function main(): Promise<void> {
   if (fastapiVersions && config.fastapiTwoWorkers) {
     if ((performance.now() - started) / 1000 + oneRound <= config.budget) {
       log('fastapi: uvicorn, 2 workers');
-      rows.push(...(await runHttp(await startWithRetry('fastapi-2w', () => startFastapi('fastapi-2w', 2)), servers.fastapi2, blurOnly)));
+      rows.push(...(await runHttp(await startWithRetry('fastapi-2w', () => startFastapi('fastapi-2w', 2)), servers.fastapi2, fastapiList)));
     } else {
       notes.push(`"fastapi (2 workers)" skipped: it would not fit in BENCH_BUDGET=${config.budget} s.`);
     }
@@ -322,7 +410,12 @@ async function main(): Promise<void> {
 
   // Order rows by workload, then server, for reading.
   const order = Object.values(servers) as string[];
-  rows.sort((a, b) => list.findIndex((w) => w.title === a.title) - list.findIndex((w) => w.title === b.title) || order.indexOf(a.server) - order.indexOf(b.server));
+  // W7's rows are not in the list: after every listed workload.
+  const position = (row: Row) => {
+    const at = list.findIndex((w) => w.title === row.title);
+    return at < 0 ? list.length : at;
+  };
+  rows.sort((a, b) => position(a) - position(b) || order.indexOf(a.server) - order.indexOf(b.server));
 
   const foreignCores = otherLoad();
   machine['Other load'] = `${foreignCores.toFixed(2)} cores busy on average with processes the bench did not start`;
@@ -338,8 +431,10 @@ async function main(): Promise<void> {
       Concurrency: `${config.connections} clients (autocannon, keep-alive, no pipelining; the floor: ${config.connections} concurrent promises)`,
       Runs: `${config.warmup} s warm-up then ${config.duration} s measured; AVIF: 1 warm-up request then ${config.avifRequests} measured; each server idle before each run`,
       pixelpress: `node scripts/start.mjs with the service's defaults: ${pixelpressProcesses} processes (wrapper, and the server or its supervisor and workers)`,
-      Encoders: 'JPEG quality 75 with 4:2:0 chroma subsampling on both servers (Pillow defaults; sharp quality 75, 4:2:0 below quality 90); W3 JPEG quality 80; webp/avif quality 75, avif effort 4',
-      Inputs: `W1 ${w1.note}; W2 ${w2.note}; W3/W5 ${w3.note}; W4 ${w4.note}`,
+      Encoders: "JPEG quality 75 with 4:2:0 chroma subsampling on both servers (Pillow defaults; sharp quality 75, 4:2:0 below quality 90); W3 JPEG quality 80; webp/avif quality 75, avif at pixelpress' default speed",
+      Inputs: `W1 ${inputs.w1.note}; W1d ${drawnW1.note} (drawn by bench/fixtures.ts); W2 ${w2.note}; W3/W5 ${w3.note}; W4/W6 ${inputs.w4.note}`,
+      ...(config.tunedMallocConf ? { [servers.tuned]: `the same server started with MALLOC_CONF=${config.tunedMallocConf}` } : {}),
+      'CPU per request': "user + system time of the server's whole process tree (workers, encoder children) during the measured run, divided by its answers; the floor: process.cpuUsage() of its process",
       Logging: 'request logs off on both servers (pixelpress LOG_LEVEL=warn, uvicorn --no-access-log)',
       RSS: 'VmRSS of the server process and all its children, summed, sampled every 100 ms (pixelpress includes the scripts/start.mjs wrapper)',
     },

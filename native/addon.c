@@ -3,6 +3,7 @@
  *
  *   blurSync(src, dst, width, height, channels): undefined          blur on the calling thread
  *   blur(src, dst, width, height, channels, parts): Promise<void>   blur on the libuv threadpool, rows split in `parts`
+ *   blurInPlace(image, width, height, channels): Promise<void>      blur written over its input, on the threadpool
  *   isa: string                                                     the instruction set the kernel runs ("avx2", ...)
  *
  * src and dst are Uint8Arrays (Buffers) of at least width*height*channels bytes that must not overlap. For blur(),
@@ -28,6 +29,8 @@ typedef struct {
 
 typedef struct {
   image_args image;
+  /* blurInPlace: image.src == image.dst, one part. */
+  int in_place;
   napi_deferred deferred;
   napi_ref src_ref, dst_ref;
   int remaining;
@@ -121,10 +124,19 @@ static napi_value blur_sync(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static int run_in_place(const image_args *image) {
+  uint16_t *scratch = malloc(ring_blur_in_place_scratch_bytes(image->width, image->channels));
+  if (scratch == NULL) return 0;
+  ring_blur_in_place(image->dst, image->width, image->height, image->channels, scratch);
+  free(scratch);
+  return 1;
+}
+
 static void execute_part(napi_env env, void *data) {
   (void)env;
   blur_part *part = data;
-  if (!run_rows(&part->task->image, part->y0, part->y1)) part->failed = 1;
+  const image_args *image = &part->task->image;
+  if (!(part->task->in_place ? run_in_place(image) : run_rows(image, part->y0, part->y1))) part->failed = 1;
 }
 
 /* Releases the buffers and resolves or rejects the promise: on the main thread, once every part is done. */
@@ -154,17 +166,8 @@ static void complete_part(napi_env env, napi_status status, void *data) {
   if (--task->remaining == 0) settle(env, task);
 }
 
-static napi_value blur_async(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  image_args image;
-  size_t parts = 1;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 5) return throw_type(env, "ring-blur: blur(src, dst, width, height, channels, parts?)");
-  if (!parse_image(env, argv, &image)) return NULL;
-  if (argc >= 6 && !get_dimension(env, argv[5], MAX_PARTS, &parts)) {
-    return throw_type(env, "ring-blur: parts must be an integer from 1 to 16");
-  }
+/* Queues the blur of `image` in `parts` threadpool jobs and returns the promise; argv[0] and argv[1] are kept alive. */
+static napi_value start_task(napi_env env, napi_value *argv, image_args image, size_t parts, int in_place) {
   if (parts > image.height) parts = image.height;
 
   /* Everything that can fail is set up before anything is queued, so a failure here just throws. */
@@ -202,6 +205,7 @@ static napi_value blur_async(napi_env env, napi_callback_info info) {
     return NULL;
   }
   task->image = image;
+  task->in_place = in_place;
   task->remaining = (int)parts;
   napi_create_reference(env, argv[0], 1, &task->src_ref);
   napi_create_reference(env, argv[1], 1, &task->dst_ref);
@@ -217,13 +221,53 @@ static napi_value blur_async(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+static napi_value blur_async(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  image_args image;
+  size_t parts = 1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 5) return throw_type(env, "ring-blur: blur(src, dst, width, height, channels, parts?)");
+  if (!parse_image(env, argv, &image)) return NULL;
+  if (argc >= 6 && !get_dimension(env, argv[5], MAX_PARTS, &parts)) {
+    return throw_type(env, "ring-blur: parts must be an integer from 1 to 16");
+  }
+  return start_task(env, argv, image, parts, 0);
+}
+
+static napi_value blur_in_place(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[5];
+  image_args image;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 4) return throw_type(env, "ring-blur: blurInPlace(image, width, height, channels)");
+  /* Checked as blur(src, dst, ...) is, with a scratch view standing for dst: the same length rules apply. */
+  napi_value with_dst[5] = {argv[0], argv[0], argv[1], argv[2], argv[3]};
+  uint8_t *data;
+  size_t length;
+  if (!get_bytes(env, argv[0], &data, &length)) return throw_type(env, "ring-blur: image must be a Uint8Array");
+  if (!get_dimension(env, argv[1], 1 << 30, &image.width) || !get_dimension(env, argv[2], 1 << 30, &image.height) ||
+      !get_dimension(env, argv[3], 1 << 20, &image.channels)) {
+    return throw_type(env, "ring-blur: width, height and channels must be positive integers");
+  }
+  if (image.width > SIZE_MAX / image.channels || image.height > SIZE_MAX / (image.width * image.channels) ||
+      length < image.width * image.channels * image.height) {
+    return throw_type(env, "ring-blur: image is shorter than width*height*channels");
+  }
+  image.src = data;
+  image.dst = data;
+  return start_task(env, with_dst, image, 1, 1);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn_sync, fn_async, isa;
+  napi_value fn_sync, fn_async, fn_in_place, isa;
   napi_create_function(env, "blurSync", NAPI_AUTO_LENGTH, blur_sync, NULL, &fn_sync);
   napi_create_function(env, "blur", NAPI_AUTO_LENGTH, blur_async, NULL, &fn_async);
   napi_create_string_utf8(env, ring_blur_isa(), NAPI_AUTO_LENGTH, &isa);
   napi_set_named_property(env, exports, "blurSync", fn_sync);
   napi_set_named_property(env, exports, "blur", fn_async);
+  napi_create_function(env, "blurInPlace", NAPI_AUTO_LENGTH, blur_in_place, NULL, &fn_in_place);
+  napi_set_named_property(env, exports, "blurInPlace", fn_in_place);
   napi_set_named_property(env, exports, "isa", isa);
   return exports;
 }

@@ -57,6 +57,27 @@ void ring_blur_rows(const uint8_t *src, uint8_t *dst, size_t width, size_t heigh
   }
 }
 
+size_t ring_blur_in_place_scratch_bytes(size_t width, size_t channels) {
+  return ring_blur_scratch_bytes(width, channels) + 3 * width * channels;
+}
+
+void ring_blur_in_place(uint8_t *image, size_t width, size_t height, size_t channels, uint16_t *scratch) {
+  /* Small images, the 2-row top and bottom borders and the 2-pixel side borders keep their bytes: nothing to do. */
+  if (width < 5 || height < 5) return;
+  const size_t stride = width * channels;
+  /* saved + (k % 3) * stride holds source row k for the rows y-2, y-1 and y that the outputs so far overwrote. */
+  uint8_t *saved = (uint8_t *)(scratch + 2 * stride);
+  memcpy(saved, image, stride);
+  memcpy(saved + stride, image + stride, stride);
+  for (size_t y = 2; y + 2 < height; y++) {
+    uint8_t *row = image + y * stride;
+    uint8_t *copy = saved + (y % 3) * stride;
+    memcpy(copy, row, stride);
+    blur_row(saved + ((y - 2) % 3) * stride, saved + ((y - 1) % 3) * stride, copy, row + stride, row + 2 * stride, row,
+             stride, channels, scratch, scratch + stride);
+  }
+}
+
 #ifdef RB_DISPATCH
 const char *ring_blur_isa(void) {
   __builtin_cpu_init();

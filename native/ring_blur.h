@@ -16,6 +16,15 @@ size_t ring_blur_scratch_bytes(size_t width, size_t channels);
 void ring_blur_rows(const uint8_t *src, uint8_t *dst, size_t width, size_t height, size_t channels, size_t y0, size_t y1,
                     uint16_t *scratch);
 
+/* Scratch needed by ring_blur_in_place: the two rows of sums and three saved source rows. */
+size_t ring_blur_in_place_scratch_bytes(size_t width, size_t channels);
+
+/*
+ * The same blur written over its own input: each row is saved before it is overwritten, and the rows above it are
+ * read from the saved copies, so no second image is needed. All rows, on one thread.
+ */
+void ring_blur_in_place(uint8_t *image, size_t width, size_t height, size_t channels, uint16_t *scratch);
+
 /* The name of the instruction set that the kernel dispatches to on this CPU ("avx2", "sse2", "generic", ...). */
 const char *ring_blur_isa(void);
 #endif

@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ImageError } from '../core/errors.js';
 
@@ -181,12 +182,44 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
+/**
+ * Collects a body into one buffer allocated once from the declared Content-Length (capped at the upload limit), so
+ * each arriving chunk is copied once and can be collected at once, instead of every chunk being held until a final
+ * concatenation. Without a usable length (chunked), or if more arrives than declared, it falls back to a chunk list.
+ */
+class BodyCollector {
+  private buffer: Buffer | undefined;
+  private readonly chunks: Buffer[] = [];
+  private length = 0;
+
+  constructor(declared: number | undefined, maxBytes: number) {
+    const capacity = declared !== undefined && Number.isSafeInteger(declared) && declared > 0 ? Math.min(declared, maxBytes) : 0;
+    // allocUnsafe: every byte returned is written first; only [0, length) is ever handed on.
+    if (capacity > 0) this.buffer = Buffer.allocUnsafe(capacity);
+  }
+
+  add(chunk: Buffer): void {
+    if (this.buffer && this.length + chunk.length <= this.buffer.length) {
+      chunk.copy(this.buffer, this.length);
+    } else {
+      if (this.buffer) this.chunks.push(this.buffer.subarray(0, this.length));
+      this.buffer = undefined;
+      this.chunks.push(chunk);
+    }
+    this.length += chunk.length;
+  }
+
+  result(): Buffer {
+    return this.buffer ? this.buffer.subarray(0, this.length) : Buffer.concat(this.chunks, this.length);
+  }
+}
+
 /** The whole raw body, refused past `maxBytes`, ended by the watchdog's signal. */
 function readRawBody(request: FastifyRequest, payload: Readable, maxBytes: number): Promise<Buffer> {
   const watch = watches.get(request);
   const declared = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
   return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    const collector = new BodyCollector(declared, maxBytes);
     let length = 0;
     const settle = (error: unknown, body?: Buffer) => {
       payload.off('data', onData);
@@ -204,11 +237,11 @@ function readRawBody(request: FastifyRequest, payload: Readable, maxBytes: numbe
     const onData = (chunk: Buffer) => {
       length += chunk.length;
       if (length > maxBytes) settle(new ImageError('PP_PAYLOAD_TOO_LARGE', `Upload is over the limit of ${maxBytes} bytes`));
-      else chunks.push(chunk);
+      else collector.add(chunk);
     };
     const onEnd = () => {
       if (declared !== undefined && declared !== length) settle(new ImageError('PP_BAD_REQUEST', 'Request body size did not match Content-Length'));
-      else settle(undefined, Buffer.concat(chunks, length));
+      else settle(undefined, collector.result());
     };
     // Node reports a client that hung up mid-body as an `aborted` error, then a close.
     const onClose = (cause?: unknown) => settle(new ImageError('PP_CLIENT_GONE', 'The client closed the connection during the upload', { cause }));
@@ -229,6 +262,23 @@ export function registerRawBodyParser(app: FastifyInstance, maxBytes: number): v
   app.addContentTypeParser('*', (request: FastifyRequest, payload: Readable) => readRawBody(request, payload, maxBytes));
 }
 
+/**
+ * The file part in one buffer sized from the request's Content-Length, which bounds the file (part.toBuffer() keeps
+ * every chunk, and the socket buffers they are slices of, until it concatenates them). Past `maxBytes` busboy
+ * truncates the part: the rest is drained and FST_REQ_FILE_TOO_LARGE thrown, as toBuffer() does.
+ */
+async function fileToBuffer(request: FastifyRequest, part: MultipartFile, maxBytes: number): Promise<Buffer> {
+  const declared = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
+  const collector = new BodyCollector(declared, maxBytes);
+  let truncated = false;
+  for await (const chunk of part.file as AsyncIterable<Buffer>) {
+    if (part.file.truncated) truncated = true;
+    if (!truncated) collector.add(chunk);
+  }
+  if (truncated || part.file.truncated) throw new request.server.multipartErrors.RequestFileTooLargeError();
+  return collector.result();
+}
+
 async function readMultipart(request: FastifyRequest, maxBytes: number): Promise<Buffer> {
   // Read every part: a second file must be refused (files: 1 makes the iterator throw FST_FILES_LIMIT), not ignored.
   // Text fields are never used, so each is cut at 1 KiB: the upload's memory stays its file plus a little.
@@ -241,8 +291,7 @@ async function readMultipart(request: FastifyRequest, maxBytes: number): Promise
       part.file.resume();
       continue;
     }
-    // toBuffer() throws FST_REQ_FILE_TOO_LARGE the moment the part crosses fileSize.
-    data = await part.toBuffer();
+    data = await fileToBuffer(request, part, maxBytes);
   }
   if (data === undefined) {
     if (wrongField !== undefined) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { ringBlur, ringBlurAsync, ringBlurKernel } from '../../src/core/ring-blur/index.js';
+import { ringBlur, ringBlurAsync, ringBlurInPlaceAsync, ringBlurKernel } from '../../src/core/ring-blur/index.js';
 import { addonPath, native, nativeUnavailable } from '../../src/core/ring-blur/native.js';
 import { blurRows, blurRowsPlain } from '../../src/core/ring-blur/typescript.js';
 import { referenceRingBlur } from '../../testkit/images.js';
@@ -43,6 +43,8 @@ const kernels: Record<string, Kernel> = {
   },
   'ringBlurAsync (TypeScript bands)': (src, width, height, channels) => ringBlurAsync(src, width, height, channels, { kernel: 'typescript' }),
   [`ringBlurAsync (${ringBlurKernel})`]: (src, width, height, channels) => ringBlurAsync(src, width, height, channels),
+  // In place on a copy, so the shared input stays as it was for the other kernels.
+  'ringBlurInPlaceAsync': (src, width, height, channels) => ringBlurInPlaceAsync(Uint8Array.from(src), width, height, channels),
 };
 if (native) {
   const addon = native;
@@ -183,6 +185,20 @@ test('the TypeScript fallback of ringBlurAsync gives the event loop turns while 
   assert.ok(Buffer.from(result).equals(Buffer.from(ringBlur(data, width, height, channels))));
 });
 
+test('ringBlurInPlaceAsync writes over its own buffer and answers with it, also from a view at an odd offset', async () => {
+  const [width, height, channels] = [37, 23, 3];
+  const backing = random(1 + width * height * channels + 5, 9);
+  const view = backing.subarray(1, 1 + width * height * channels);
+  const before = Uint8Array.from(backing);
+  const expected = ringBlur(view, width, height, channels);
+  const result = await ringBlurInPlaceAsync(view, width, height, channels);
+  assert.equal(result, view);
+  assert.ok(Buffer.from(view).equals(Buffer.from(expected)));
+  // The bytes around the view are not touched.
+  assert.equal(backing[0], before[0]);
+  assert.ok(Buffer.from(backing.subarray(1 + width * height * channels)).equals(Buffer.from(before.subarray(1 + width * height * channels))));
+});
+
 test('bad arguments are refused, not read out of bounds', async () => {
   const data = new Uint8Array(10 * 10 * 3);
   assert.throws(() => ringBlur(data, 10, 11, 3), RangeError);
@@ -200,5 +216,9 @@ test('bad arguments are refused, not read out of bounds', async () => {
     assert.throws(() => native!.blurSync(data, out, 10, 10, Number.NaN), TypeError);
     assert.throws(() => native!.blur(data, out, 10, 10, 3, 0), TypeError);
     assert.throws(() => native!.blur(data, out, 10, 10, 3, 17), TypeError);
+    assert.throws(() => native!.blurInPlace(data, 10, 11, 3), TypeError);
+    assert.throws(() => native!.blurInPlace(new Uint16Array(300) as unknown as Uint8Array, 10, 10, 3), TypeError);
+    assert.throws(() => native!.blurInPlace(data, 10, 10, 0), TypeError);
   }
+  await assert.rejects(ringBlurInPlaceAsync(data, 10, 11, 3), RangeError);
 });

@@ -3,8 +3,8 @@
  * runs whole in a child process, which is killed with SIGKILL when the request's deadline passes or its client leaves:
  * the CPU is free at once. A worker thread could not be stopped inside native code; a process can.
  *
- * Children are forked on first need, one request at a time each, at most one per core, and kept warm for the next
- * request; a killed one is replaced when next needed. Only the encoded upload and the encoded result cross the IPC
+ * Children are forked on first need, one request at a time each, and kept warm for the next request; a killed one is
+ * replaced when next needed. AVIF has its own, smaller and niced, pool (see Pool). Only the encoded upload and the encoded result cross the IPC
  * channel, never decoded pixels. This lives in core, not beside the HTTP server, so that run() in the library and the
  * CLI get the same deadline by default.
  */
@@ -33,6 +33,8 @@ export interface IsolatedRequest {
   job: IsolatedJob;
   remainingMs: number;
   concurrency: number;
+  /** Set when type=auto may pick AVIF: above this many output pixels it writes WebP instead (see encode.ts). */
+  autoAvifMaxPixels: number | undefined;
 }
 
 export type IsolatedReply =
@@ -45,12 +47,80 @@ const childEntry = new URL(fromSource ? './isolated-child.ts' : './isolated-chil
 // Resolved when first needed, so that importing core never depends on tsx.
 const childExecArgv = () => (fromSource ? ['--import', import.meta.resolve('tsx')] : []);
 
-/** More children than cores would only share the same CPUs; requests past that wait, on their own deadlines. */
-const maxChildren = availableParallelism();
+/**
+ * Children run one request at a time, in two pools:
+ * - general: up to one per core; more would only share the same CPUs, and requests past that wait, on their deadlines.
+ * - avif: AVIF encodes cost seconds of CPU each (a hundred small blurs), so they get their own places, one per worker
+ *   process by default, and run at a lower CPU priority (nice 10: about a tenth of a normal process's share when both
+ *   want a core). Eight AVIF requests then wait for their place instead of taking every core, and the cheap requests
+ *   of the same worker keep their latency while AVIF uses what CPU is left.
+ */
+class Pool {
+  private readonly idle: ChildProcess[] = [];
+  private readonly waiting: ((child: ChildProcess) => void)[] = [];
+  private children = 0;
 
-const idle: ChildProcess[] = [];
-const waiting: ((child: ChildProcess) => void)[] = [];
-let children = 0;
+  constructor(
+    private readonly max: number,
+    /** Nice value the children set on themselves at start; 0 leaves them as this process. */
+    private readonly nice: number,
+  ) {}
+
+  private spawnChild(): ChildProcess {
+    // No stdout: the server's stdout is its JSON log. stderr is shared, so a crash is seen.
+    const env = this.nice ? { ...process.env, PP_ISOLATED_NICE: String(this.nice) } : process.env;
+    const child = fork(childEntry, [], { execArgv: childExecArgv(), env, serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    this.children++;
+    let gone = false;
+    const onGone = () => {
+      if (gone) return;
+      gone = true;
+      this.children--;
+      const at = this.idle.indexOf(child);
+      if (at >= 0) this.idle.splice(at, 1);
+      // Its place is free: a request waiting for one gets a new child.
+      const next = this.waiting.shift();
+      if (next) next(this.spawnChild());
+    };
+    child.once('exit', onGone);
+    // A failed fork may emit 'error' without 'exit'.
+    child.once('error', onGone);
+    holdOpen(child, false);
+    return child;
+  }
+
+  acquire(deadline: Deadline): Promise<ChildProcess> {
+    const ready = this.idle.pop();
+    if (ready) return Promise.resolve(ready);
+    if (this.children < this.max) return Promise.resolve(this.spawnChild());
+    return new Promise((resolve, reject) => {
+      const take = (child: ChildProcess) => {
+        cancel();
+        resolve(child);
+      };
+      const cancel = deadline.onStop((reason) => {
+        const at = this.waiting.indexOf(take);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(reason);
+      });
+      this.waiting.push(take);
+    });
+  }
+
+  release(child: ChildProcess): void {
+    const next = this.waiting.shift();
+    if (next) return next(child);
+    holdOpen(child, false);
+    this.idle.push(child);
+  }
+}
+
+/** AVIF encodes at once per process (worker): one, so two workers on two cores still leave room for everything else. */
+const AVIF_AT_ONCE = 1;
+/** Nice value of the AVIF children (0-19, higher yields more): 10 gives them about a tenth of a core under contention. */
+const AVIF_NICE = 10;
+
+const pools = { general: new Pool(availableParallelism(), 0), avif: new Pool(AVIF_AT_ONCE, AVIF_NICE) };
 
 /** A child holds this process open only while it works for it: an idle one must not keep the CLI from exiting. */
 function holdOpen(child: ChildProcess, hold: boolean): void {
@@ -63,51 +133,11 @@ function holdOpen(child: ChildProcess, hold: boolean): void {
   }
 }
 
-function spawnChild(): ChildProcess {
-  // No stdout: the server's stdout is its JSON log. stderr is shared, so a crash is seen.
-  const child = fork(childEntry, [], { execArgv: childExecArgv(), serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  children++;
-  let gone = false;
-  const onGone = () => {
-    if (gone) return;
-    gone = true;
-    children--;
-    const at = idle.indexOf(child);
-    if (at >= 0) idle.splice(at, 1);
-    // Its place is free: a request waiting for one gets a new child.
-    const next = waiting.shift();
-    if (next) next(spawnChild());
-  };
-  child.once('exit', onGone);
-  // A failed fork may emit 'error' without 'exit'.
-  child.once('error', onGone);
-  holdOpen(child, false);
-  return child;
-}
-
-function acquire(deadline: Deadline): Promise<ChildProcess> {
-  const ready = idle.pop();
-  if (ready) return Promise.resolve(ready);
-  if (children < maxChildren) return Promise.resolve(spawnChild());
-  return new Promise((resolve, reject) => {
-    const take = (child: ChildProcess) => {
-      cancel();
-      resolve(child);
-    };
-    const cancel = deadline.onStop((reason) => {
-      const at = waiting.indexOf(take);
-      if (at >= 0) waiting.splice(at, 1);
-      reject(reason);
-    });
-    waiting.push(take);
-  });
-}
-
-function release(child: ChildProcess): void {
-  const next = waiting.shift();
-  if (next) return next(child);
-  holdOpen(child, false);
-  idle.push(child);
+/** Whether the job may write AVIF, asked for (type=avif) or negotiated (type=auto with an Accept listing image/avif). */
+function writesAvif(job: IsolatedJob): { avif: boolean; negotiated: boolean } {
+  const explicit = job.steps.some((step) => step.options.type === 'avif');
+  const negotiated = job.steps.some((step) => step.options.type === 'auto') && Object.values(job.negotiated ?? {}).includes('avif');
+  return { avif: explicit || negotiated, negotiated: negotiated && !explicit };
 }
 
 function toError(reply: Extract<IsolatedReply, { ok: false }>): Error {
@@ -120,7 +150,9 @@ function toError(reply: Extract<IsolatedReply, { ok: false }>): Error {
 /** Run `job` in a child; at the deadline or abort the child is killed and this rejects with PP_TIMEOUT or PP_CLIENT_GONE. */
 export async function runIsolated(job: IsolatedJob, deadline: Deadline): Promise<RunResult> {
   deadline.check();
-  const child = await acquire(deadline);
+  const { avif, negotiated } = writesAvif(job);
+  const pool = avif ? pools.avif : pools.general;
+  const child = await pool.acquire(deadline);
   return new Promise<RunResult>((resolve, reject) => {
     let settled = false;
     const settle = (outcome: () => void) => {
@@ -133,7 +165,7 @@ export async function runIsolated(job: IsolatedJob, deadline: Deadline): Promise
     };
     const onMessage = (reply: IsolatedReply) =>
       settle(() => {
-        release(child);
+        pool.release(child);
         if (reply.ok) resolve(reply.result);
         else reject(toError(reply));
       });
@@ -148,7 +180,12 @@ export async function runIsolated(job: IsolatedJob, deadline: Deadline): Promise
     child.on('message', onMessage);
     child.once('exit', onExit);
     holdOpen(child, true);
-    const request: IsolatedRequest = { job, remainingMs: deadline.remainingMs(), concurrency: sharp.concurrency() };
+    const request: IsolatedRequest = {
+      job,
+      remainingMs: deadline.remainingMs(),
+      concurrency: sharp.concurrency(),
+      autoAvifMaxPixels: negotiated ? job.limits.maxAutoAvifPixels : undefined,
+    };
     child.send(request, (error) => {
       if (error) settle(() => {
         child.kill('SIGKILL');

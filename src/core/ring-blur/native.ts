@@ -12,6 +12,8 @@ export interface NativeRingBlur {
   blurSync(src: Uint8Array, dst: Uint8Array, width: number, height: number, channels: number): void;
   /** Blurs src into dst on the libuv threadpool, rows split into `parts` jobs; neither may be touched until it settles. */
   blur(src: Uint8Array, dst: Uint8Array, width: number, height: number, channels: number, parts?: number): Promise<void>;
+  /** Blurs `image` over itself on the libuv threadpool (three rows of scratch, no second image); untouchable until it settles. */
+  blurInPlace(image: Uint8Array, width: number, height: number, channels: number): Promise<void>;
   /** The instruction set the kernel was dispatched to: "avx2", "sse2" or "generic". */
   readonly isa: string;
 }
@@ -24,7 +26,9 @@ function load(): { native?: NativeRingBlur; reason?: string } {
   if (!existsSync(addonPath)) return { reason: `not built (${addonPath} is missing; run npm run build:native)` };
   try {
     const addon = createRequire(import.meta.url)(addonPath) as NativeRingBlur;
-    if (typeof addon.blur !== 'function' || typeof addon.blurSync !== 'function') return { reason: `${addonPath} is not the ring-blur addon` };
+    if (typeof addon.blur !== 'function' || typeof addon.blurSync !== 'function' || typeof addon.blurInPlace !== 'function') {
+      return { reason: `${addonPath} is not the ring-blur addon, or an old build of it (run npm run build:native)` };
+    }
     return { native: addon };
   } catch (error) {
     return { reason: `failed to load: ${(error as Error).message}` };
