@@ -185,6 +185,14 @@ function needsIsolation(format: InputFormat, prepared: readonly PreparedStep[], 
   return false;
 }
 
+/** Whether a step asks for AVIF, by type=avif or by a type=auto that Accept turns into AVIF (an AVIF upload with no type aside). */
+export function asksForAvif(prepared: readonly PreparedStep[], negotiate: ExecuteOptions['negotiate']): boolean {
+  return prepared.some((step) => {
+    const { type } = outputOptionsOf(step.options);
+    return !step.operation.outputType && (type === 'avif' || (type === 'auto' && negotiate?.('jpeg') === 'avif'));
+  });
+}
+
 /** The format a step writes: its operation's own, else its type (auto asks `negotiate`), else the format so far. */
 function resolveType(step: PreparedStep, current: OutputType, negotiate: ExecuteOptions['negotiate']): OutputType {
   if (step.operation.outputType) return step.operation.outputType;

@@ -5,7 +5,7 @@ import { ImageError } from '../../core/errors.js';
 import type { DecodePolicy, Limits } from '../../core/limits.js';
 import { operations } from '../../core/operations/index.js';
 import { checkKnownParams } from '../../core/imaginary-params.js';
-import { execute, ignoredParams, info, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
+import { asksForAvif, execute, ignoredParams, info, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
 import { parseOperations } from '../../core/pipeline-json.js';
 import { findPreset, presetOperation, type Presets } from '../../core/presets.js';
 import { cacheControlFor, entityTag, matchesIfNoneMatch, negotiates, setCacheHeaders, type CacheOptions } from '../cache.js';
@@ -106,8 +106,12 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     return true;
   };
 
-  /** `work` in a processing place (admitted now, queued if need be), timed, and aborted when the client leaves. */
-  const processing = async <T>(request: FastifyRequest, reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+  /**
+   * `work` in a processing place (admitted now, queued if need be), timed, and aborted when the client leaves. With
+   * `ownPool`, the work waits in a pool of its own (AVIF's niced child, core/encoders/isolated.ts) and takes no processing
+   * place, which every other request needs; it is still admitted, so concurrency + queue still bound what a worker holds.
+   */
+  const processing = async <T>(request: FastifyRequest, reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>, ownPool = false): Promise<T> => {
     // A client that hangs up while queued should not cost a decode, nor one that hangs up during processing the rest of
     // it. One gone while its body was read has closed already: admit() refuses it.
     const gone = new AbortController();
@@ -116,17 +120,19 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     });
     admit(request);
     const queuedAt = performance.now();
-    return scheduler.run(() => {
+    const timedWork = () => {
       statsOf(request).stages.queue = (performance.now() - queuedAt) / 1000;
       return timed(request, 'process', () => work(gone.signal));
-    }, gone.signal);
+    };
+    return ownPool ? timedWork() : scheduler.run(timedWork, gone.signal);
   };
 
   const respond = async (request: FastifyRequest, reply: FastifyReply, prepared: PreparedStep[], ignored: readonly string[] = ignoredParams(prepared)) => {
     const input = await readBody(request);
     const negotiate = negotiateFromAccept(request.headers.accept);
     if (notModified(request, reply, entityTag(input, prepared, { decode, negotiate }), negotiates(prepared), ignored)) return reply;
-    const result = await processing(request, reply, (signal) => execute(input, prepared, { limits, decode, negotiate, signal }));
+    // With 8 AVIF requests in processing places, W2 got 503s; outside them its p99 stayed 1.25-2.19x idle (docs/benchmarks.md).
+    const result = await processing(request, reply, (signal) => execute(input, prepared, { limits, decode, negotiate, signal }), asksForAvif(prepared, negotiate));
     statsOf(request).bytesOut = result.data.length;
     return reply
       .type(result.mime)
