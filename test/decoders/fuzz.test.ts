@@ -2,6 +2,7 @@
  * Mutated HEIC, PDF, BMP and ICO files (seeded byte flips, truncations, inserted garbage): every answer is pixels of a
  * size within the limits or an ImageError with a 4xx code; never another exception, never past the time limit.
  */
+import { prng as random } from '../../testkit/prng.js';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { closeDecoderPool, decodeToRaw, probeContainer } from '../../src/core/decoders/index.js';
@@ -27,17 +28,6 @@ before(async () => {
 });
 after(() => closeDecoderPool());
 
-/** A small deterministic generator (mulberry32), so a failure names its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(base: Buffer, seed: number): Buffer {
   const rnd = random(seed);
