@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
@@ -35,6 +36,10 @@ const hasPillow = await new Promise<boolean>((resolve) => execFile(PYTHON, ['-c'
 const skip = hasPillow ? false : 'Debian python3-pil is missing (npm test installs it when run as root)';
 if (!hasPillow && process.env.CI) throw new Error('python3-pil is required in CI');
 
+/** A camera photograph (Canon EOS 400D, from Debian's mate-backgrounds), which npm test's pretest installs. */
+const PHOTOGRAPH = '/usr/share/backgrounds/mate/nature/Storm.jpg';
+if (!existsSync(PHOTOGRAPH) && process.env.CI) throw new Error(`${PHOTOGRAPH} is required in CI (Debian mate-backgrounds)`);
+
 let app: FastifyInstance;
 const inputs: Record<string, Buffer> = {};
 before(async () => {
@@ -42,6 +47,8 @@ before(async () => {
   // A photo-like RGB image with odd sides, and RGBA noise (every band is filtered, alpha too, as Pillow does).
   inputs.photo = await sharp(await photo(97, 61, 'png')).png().toBuffer();
   const random = prng(11);
+  // The photograph scaled to 160x100 (Pillow and the kernels see its real texture, in a few milliseconds), as lossless RGB.
+  if (existsSync(PHOTOGRAPH)) inputs.photograph = await sharp(PHOTOGRAPH).resize(160, 100).png().toBuffer();
   inputs.noise = await sharp(Buffer.from(Array.from({ length: 41 * 29 * 4 }, () => Math.floor(random() * 256))), { raw: { width: 41, height: 29, channels: 4 } }).png().toBuffer();
 });
 after(() => app.close());
