@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
 import { decode, photo, psnr, type Raw } from '../../testkit/images.js';
+import { assertStepLikeRoute } from '../../testkit/operations.js';
 
 let app: FastifyInstance;
 let input: Buffer;
@@ -31,13 +32,7 @@ for (const amount of [1.7, 0.4, 0]) {
 }
 
 test('as a pipeline step it gives the same pixels, and it is documented', async () => {
-  const route = await postRaw(app, '/contrast?contrast=1.5&type=png', input, 'image/png');
-  const steps = encodeURIComponent(JSON.stringify([{ operation: 'contrast', params: { contrast: 1.5, type: 'png' } }]));
-  const pipeline = await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png');
-  assert.equal(pipeline.statusCode, 200, pipeline.body);
-  assert.equal(psnr(await decode(pipeline.rawPayload), await decode(route.rawPayload)), Infinity);
-  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { post?: { description?: string } }> };
-  assert.match(document.paths['/contrast']?.post?.description ?? '', /imgproxy/);
+  await assertStepLikeRoute(app, 'contrast', { contrast: 1.5 }, input, /imgproxy/);
 });
 
 test('hostile values are 400s: out of range, fractional, NaN, huge, missing', async () => {

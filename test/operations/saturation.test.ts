@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
 import { decode, photo, psnr, type Raw } from '../../testkit/images.js';
 import { rgbToLab, labToRgb } from '../../testkit/colour.js';
+import { assertStepLikeRoute } from '../../testkit/operations.js';
 
 let app: FastifyInstance;
 let input: Buffer;
@@ -42,13 +43,7 @@ for (const factor of [1.8, 0.3, 0]) {
 }
 
 test('as a pipeline step it gives the same pixels, and it is documented', async () => {
-  const route = await postRaw(app, '/saturation?saturation=1.5&type=png', input, 'image/png');
-  const steps = encodeURIComponent(JSON.stringify([{ operation: 'saturation', params: { saturation: 1.5, type: 'png' } }]));
-  const pipeline = await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png');
-  assert.equal(pipeline.statusCode, 200, pipeline.body);
-  assert.equal(psnr(await decode(pipeline.rawPayload), await decode(route.rawPayload)), Infinity);
-  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { post?: { description?: string } }> };
-  assert.match(document.paths['/saturation']?.post?.description ?? '', /imgproxy/);
+  await assertStepLikeRoute(app, 'saturation', { saturation: 1.5 }, input, /imgproxy/);
 });
 
 test('hostile values are 400s: negative, over 100, NaN, huge, missing', async () => {

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
 import { decode, photo, psnr, type Raw } from '../../testkit/images.js';
 import { toLinear, toGamma, rgbToLab, labToRgb } from '../../testkit/colour.js';
+import { assertStepLikeRoute } from '../../testkit/operations.js';
 
 let app: FastifyInstance;
 let input: Buffer;
@@ -46,13 +47,7 @@ for (const colour of [[200, 120, 40], [40, 90, 220]] as [number, number, number]
 }
 
 test('as a pipeline step it gives the same pixels, and it is documented', async () => {
-  const route = await postRaw(app, '/tint?color=10,200,100&type=png', input, 'image/png');
-  const steps = encodeURIComponent(JSON.stringify([{ operation: 'tint', params: { color: '10,200,100', type: 'png' } }]));
-  const pipeline = await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png');
-  assert.equal(pipeline.statusCode, 200, pipeline.body);
-  assert.equal(psnr(await decode(pipeline.rawPayload), await decode(route.rawPayload)), Infinity);
-  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { post?: { description?: string } }> };
-  assert.match(document.paths['/tint']?.post?.description ?? '', /sharp's tint/);
+  await assertStepLikeRoute(app, 'tint', { color: '10,200,100' }, input, /sharp's tint/);
 });
 
 test('hostile values are 400s: out of range, negative, NaN, too many parts, missing', async () => {
