@@ -19,13 +19,15 @@ export function wrongMethodRoutes(app: FastifyInstance, paths: Paths): void {
   for (const [path, allow] of allowed) {
     if (allow.includes('GET') || !allow.includes('POST')) continue;
     // OpenAPI writes a path parameter {name}, Fastify :name.
-    app.get(path.replace(/\{(\w+)\}/g, ':$1'), async (request, reply) => refuse(reply, request.method, path, allow, ': it needs a remote image source, which this server does not enable, so POST the image instead'));
+    app.get(path.replace(/\{(\w+)\}/g, ':$1'), async (request, reply) => refuse(reply, request.method, request.url.split('?')[0] ?? path, allow, ': it needs a remote image source, which this server does not enable, so POST the image instead'));
   }
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
+    const full = request.url.split('?')[0] ?? '';
+    // Under a prefix (the plugin registered at /img) the document's paths are relative to it.
+    const path = app.prefix && full.startsWith(app.prefix) ? full.slice(app.prefix.length) || '/' : full;
     const allow = allowed.get(path);
-    if (allow) return refuse(reply, request.method, path, allow);
-    return sendProblem(reply, problemFor('PP_NOT_FOUND', `No route ${request.method} ${path}`));
+    if (allow) return refuse(reply, request.method, full, allow);
+    return sendProblem(reply, problemFor('PP_NOT_FOUND', `No route ${request.method} ${full}`));
   });
 }
