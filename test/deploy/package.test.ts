@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,3 +179,18 @@ for (const kind of ['ESM', 'CommonJS'] as const) {
     }
   });
 }
+
+test('without its install script the addon is missing and the TypeScript kernel runs; build:native, as docs/deploy.md says, builds it', { timeout: 180_000 }, () => {
+  const kernel = () => spawnSync(process.execPath, ['--input-type=module', '-e', "import { ringBlurKernel } from 'pixelpress'; console.log(ringBlurKernel)"], { cwd: consumer, encoding: 'utf8' }).stdout.trim();
+  const installed = join(consumer, 'node_modules/pixelpress');
+  // npm 11 runs an unreviewed dependency's install script with a notice (docs/deploy.md quotes it).
+  assert.match(installLog, /install-scripts[^\n]*\n[^\n]*pixelpress@[\d.]+ \(install: node native\/install\.mjs/);
+  assert.ok(existsSync(join(installed, 'native/build/Release/ring_blur.node')), 'the install script built the addon');
+  assert.match(kernel(), /^native/);
+  // What a denied script or --ignore-scripts leaves.
+  rmSync(join(installed, 'native/build'), { recursive: true, force: true });
+  assert.match(kernel(), /^typescript \(native addon not built/);
+  const built = spawnSync('npm', ['run', 'build:native', '--prefix', 'node_modules/pixelpress'], { cwd: consumer, encoding: 'utf8' });
+  assert.equal(built.status, 0, built.stdout + built.stderr);
+  assert.match(kernel(), /^native/);
+});
