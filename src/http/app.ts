@@ -62,7 +62,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.decorate('pixelpress', { scheduler: createScheduler(schedulerOptions(options.scheduler)), draining: false });
   app.setErrorHandler(errorHandler);
   await app.register(accessPlugin, options.access ?? {});
-  const document = buildOpenApiDocument(presets);
+  const document = buildOpenApiDocument(presets, { apiKey: Boolean(options.access?.apiKey) });
   await app.register(swagger, { mode: 'static', specification: { document: document as never } });
   // `urls` makes the top bar name the document users are told about, /openapi.json, instead of the plugin's /docs/json.
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: true, deepLinking: true, urls: [{ url: '/openapi.json', name: 'pixelpress /openapi.json' }] } });
