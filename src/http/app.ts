@@ -14,6 +14,7 @@ import { serializeRequest } from './logging.js';
 import { clientErrorHandler, errorHandler, problemFor, sendProblem } from './problem.js';
 import { imageRoutes } from './routes/images.js';
 import { metaRoutes } from './routes/meta.js';
+import { playgroundRoutes } from './routes/playground.js';
 import { wrongMethodRoutes } from './routes/wrong-method.js';
 import { createScheduler, schedulerOptions, type SchedulerOptions } from './scheduler.js';
 import './state.js';
@@ -71,6 +72,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(noStoreOnErrors);
   await app.register(metricsPlugin);
   await app.register(metaRoutes);
+  await app.register(playgroundRoutes);
   await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode }, pace: { ...defaultUploadPace, ...options.upload }, cache: options.cache ?? {}, presets });
 
   wrongMethodRoutes(app, (document as { paths: Record<string, Record<string, unknown>> }).paths);
