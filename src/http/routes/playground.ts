@@ -48,6 +48,9 @@ export async function playgroundRoutes(app: FastifyInstance): Promise<void> {
   app.get('/playground', async (_request, reply) => reply.type(page.type).header('Cache-Control', 'no-cache').send(page.body));
   app.get('/playground/:file', async (request, reply) => {
     const { file } = request.params as { file: string };
+    // The page's URLs are relative to /playground, so /playground/ would break them: send it there (relative, so a
+    // proxy's path prefix is kept).
+    if (file === '') return reply.redirect('../playground', 301);
     const asset = file === 'index.html' ? undefined : assets.get(file);
     if (!asset) return sendProblem(reply, problemFor('PP_NOT_FOUND', `No playground file ${JSON.stringify(file)}`));
     return reply.type(asset.type).header('Cache-Control', 'no-cache').send(asset.body);
