@@ -163,6 +163,24 @@ function outputName(type) {
   return `${base}-pixelpress.${extensions[type] ?? 'out'}`;
 }
 
+/** "process;dur=41.2, queue;dur=0.1" as { process: 41.2, queue: 0.1 } (milliseconds). */
+function parseServerTiming(header) {
+  const entries = {};
+  for (const part of (header ?? '').split(',')) {
+    const match = /^\s*([\w-]+)\s*;.*\bdur=([\d.]+)/.exec(part);
+    if (match) entries[match[1]] = Number(match[2]);
+  }
+  return entries;
+}
+
+/** The server's processing time from its Server-Timing header, and the round trip the browser measured. */
+function timing(header, elapsed) {
+  const server = parseServerTiming(header);
+  const roundTrip = `${Math.round(elapsed)} ms round trip (upload, queue, processing, download)`;
+  if (server.process === undefined) return roundTrip;
+  return `${Math.round(server.process)} ms processing on the server; ${roundTrip}`;
+}
+
 function setStatus(text, isError = false) {
   $('status').textContent = text;
   $('status').classList.toggle('error', isError);
@@ -211,7 +229,7 @@ async function run(steps) {
   $('result-dimensions').textContent = size
     ? `${size.width} × ${size.height} px`
     : `${width} × ${height} px (as the server says: this browser cannot decode ${type})`;
-  $('result-time').textContent = `${Math.round(elapsed)} ms, from sending the image to the last byte of the answer`;
+  $('result-time').textContent = timing(response.headers.get('Server-Timing'), elapsed);
   $('result-ignored').textContent = response.headers.get('PP-Ignored-Params') ?? 'nothing';
   $('result-info').hidden = false;
   state.outputType = type;

@@ -74,6 +74,7 @@ const imageResponse = (description: string): Json => ({
     'Image-Width': { schema: { type: 'integer' }, description: 'Width of the output image' },
     'Image-Height': { schema: { type: 'integer' }, description: 'Height of the output image' },
     ETag: etagHeader,
+    'Server-Timing': { schema: { type: 'string' }, description: 'Milliseconds spent receiving the upload, queued and processing: receive;dur=…, queue;dur=…, process;dur=…' },
   },
   content: Object.fromEntries(Object.values(mimeTypes).map((mime) => [mime, { schema: { type: 'string', format: 'binary' } }])),
 });

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { operations } from '../../src/core/operations/index.js';
-import { assertProblem, testApp } from '../../testkit/http.js';
+import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
+import { photo } from '../../testkit/images.js';
 
 const folder = new URL('../../playground/', import.meta.url);
 
@@ -63,6 +64,17 @@ describe('GET /playground', () => {
     assert.deepEqual(named, []);
     assert.match(script, /x-pipeline-operation/);
   });
+});
+
+test('image responses carry Server-Timing, the processing time the playground shows', async () => {
+  const app = await testApp();
+  try {
+    const response = await postRaw(app, '/resize?width=40', await photo(80, 60), 'image/jpeg');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.match(String(response.headers['server-timing']), /^receive;dur=\d+\.\d, queue;dur=\d+\.\d, process;dur=\d+\.\d$/);
+  } finally {
+    await app.close();
+  }
 });
 
 describe('GET /playground with access control on', () => {
