@@ -208,6 +208,7 @@ test('/playground in chromium: drop a photograph, resize + convert as a pipeline
     const fetched = await readFile(join(tempDir, "Storm it's-pixelpress.webp"));
     assert.equal(sha256(fetched), sha256(body), 'the curl command fetches the bytes the page got');
 
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(tempDir, 'playground.png'), fullPage: true });
     const screenshot = await sharp(join(tempDir, 'playground.png')).metadata();
     assert.equal(screenshot.format, 'png');
