@@ -11,6 +11,8 @@ need=()
 [ -x /usr/bin/heif-enc ] && [ -x /usr/bin/heif-convert ] || need+=(libheif-examples)
 [ -x /usr/bin/pdftoppm ] || need+=(poppler-utils)
 [ -x /usr/bin/convert ] || need+=(imagemagick)
+# librsvg's rsvg-convert: the SVG reference (ImageMagick 6 on Debian has no working SVG reader without a delegate).
+[ -x /usr/bin/rsvg-convert ] || need+=(librsvg2-bin)
 command -v tmux >/dev/null || need+=(tmux)
 # ICC profiles for the output-fidelity references: Adobe RGB-compatible and sRGB, and Ghostscript's CMYK (SWOP).
 [ -f /usr/share/color/icc/compatibleWithAdobeRGB1998.icc ] || need+=(icc-profiles-free)

@@ -15,12 +15,18 @@ import { closeDecoderPool } from '../../src/core/decoders/index.js';
 import { buildApp } from '../../src/http/app.js';
 import { photo, psnr, type Raw } from '../../testkit/images.js';
 import { startServer } from '../../testkit/server-process.js';
-import { artContent, buildPdf, heifConvert, heifEncode, magick, missingTools, onWhite, pdftoppm, toRaw } from './tools.js';
+import { artContent, buildPdf, heifConvert, heifEncode, magick, missingTools, onWhite, pdftoppm, toRaw, withFiles } from './tools.js';
 
-const skip = missingTools('heifEnc', 'heifConvert', 'pdftoppm', 'magick');
+const skip = missingTools('heifEnc', 'heifConvert', 'pdftoppm', 'magick', 'rsvgConvert');
 let app: FastifyInstance;
 let base: string;
-const inputs: Record<'heic' | 'pdf' | 'ai' | 'bmp', { body: Buffer; mime: string; reference: Raw }> = {} as never;
+type Name = 'heic' | 'pdf' | 'ai' | 'bmp' | 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'svg';
+const inputs: Record<Name, { body: Buffer; mime: string; reference: Raw }> = {} as never;
+
+/** Shapes and a gradient at the photo's 640x400, for the SVG input (a photograph has no SVG form). */
+const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="640" height="400" viewBox="0 0 640 400">
+<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#1e5aa0"/><stop offset="1" stop-color="#f0c850"/></linearGradient></defs>
+<rect width="640" height="400" fill="url(#g)"/><circle cx="220" cy="200" r="110" fill="#c83c28"/><rect x="400" y="60" width="150" height="280" fill="#283cc8"/></svg>`);
 
 before(async () => {
   if (skip) return;
@@ -35,6 +41,22 @@ before(async () => {
   inputs.pdf = { body: pdf, mime: 'application/pdf', reference: await pdftoppm(pdf, 1, 612, 792) };
   inputs.ai = { body: ai, mime: 'application/illustrator', reference: await pdftoppm(ai, 1, 612, 792) };
   inputs.bmp = { body: bmp, mime: 'image/bmp', reference: await toRaw(await magick(bmp, 'in.bmp', 'out.png'), 3) };
+  // The formats libvips reads, each written by ImageMagick and decoded by ImageMagick for the reference.
+  const png = await photo(640, 400, 'png');
+  const made: [Name, string, string, string[]][] = [
+    ['jpeg', 'image/jpeg', 'out.jpg', ['-quality', '92']],
+    ['png', 'image/png', 'out.png', []],
+    ['webp', 'image/webp', 'out.webp', ['-quality', '92']],
+    ['gif', 'image/gif', 'out.gif', []],
+    ['tiff', 'image/tiff', 'out.tif', ['-compress', 'LZW']],
+  ];
+  for (const [name, mime, file, args] of made) {
+    const body = await magick(png, 'in.png', file, args);
+    inputs[name] = { body, mime, reference: await toRaw(await magick(body, `in.${file.split('.')[1]}`, 'out.png'), 3) };
+  }
+  // ImageMagick 6's SVG reader needs a delegate Debian does not install; librsvg's own rsvg-convert is the reference.
+  const [rendered] = await withFiles({ 'in.svg': svg }, [['/usr/bin/rsvg-convert', 'in.svg', '-o', 'out.png']], ['out.png']);
+  inputs.svg = { body: svg, mime: 'image/svg+xml', reference: await toRaw(rendered!, 3) };
 });
 after(async () => {
   await app?.close();
@@ -75,7 +97,7 @@ function nextcloudOps(mime: string, format: 'jpeg' | 'webp', crop: boolean): obj
 
 for (const format of ['jpeg', 'webp'] as const) {
   for (const crop of [false, true]) {
-    test(`Nextcloud's ${crop ? 'smartcrop' : 'fit'} ${format} preview of HEIC, PDF, AI and BMP, chunked`, { skip }, async () => {
+    test(`Nextcloud's ${crop ? 'smartcrop' : 'fit'} ${format} preview of HEIC, PDF, AI, SVG, GIF, PNG, BMP, JPEG, TIFF and WebP, chunked`, { skip }, async () => {
       for (const [name, input] of Object.entries(inputs)) {
         const ops = nextcloudOps(input.mime, format, crop);
         const res = await postChunked(`/pipeline?operations=${encodeURIComponent(JSON.stringify(ops))}&key=`, input.body, input.mime);

@@ -17,11 +17,11 @@ const run = promisify(execFile);
 
 /** The real ImageMagick: /usr/local/bin/convert may be a stand-in on development machines. */
 export const MAGICK = existsSync('/usr/bin/convert') ? '/usr/bin/convert' : 'convert';
-const tools = { heifEnc: '/usr/bin/heif-enc', heifConvert: '/usr/bin/heif-convert', pdftoppm: '/usr/bin/pdftoppm', magick: '/usr/bin/convert' };
+const tools = { heifEnc: '/usr/bin/heif-enc', heifConvert: '/usr/bin/heif-convert', pdftoppm: '/usr/bin/pdftoppm', magick: '/usr/bin/convert', rsvgConvert: '/usr/bin/rsvg-convert' };
 
 /**
  * Why the reference tools are missing, for a loud skip; under CI a missing tool is a failure (the test asserts).
- * scripts/ensure-test-tools.sh installs them (Debian: libheif-examples, poppler-utils, imagemagick).
+ * scripts/ensure-test-tools.sh installs them (Debian: libheif-examples, poppler-utils, imagemagick, librsvg2-bin).
  */
 export function missingTools(...names: (keyof typeof tools)[]): string | false {
   const missing = names.filter((n) => !existsSync(tools[n])).map((n) => tools[n]);
