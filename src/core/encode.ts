@@ -1,5 +1,6 @@
 /** Output formats: the one place that knows each encoder's options and MIME type. */
 import type { Sharp } from 'sharp';
+import type { Animation } from './animation.js';
 import type { InputFormat } from './image.js';
 import type { OutputOptions } from './imaginary-params.js';
 import type { OutputType, Rgb } from './params.js';
@@ -98,10 +99,18 @@ export interface EncodeResult {
 }
 
 /**
+ * An animation's frame delays and loop count, for the two encoders that write one (GIF, WebP); the frames themselves
+ * come as a roll whose page height sharp already knows (WorkingImage.open). Nothing for a still image.
+ */
+function timing(animation: Animation | undefined): { loop?: number; delay?: number[] } {
+  return animation ? { loop: animation.loop, delay: [...animation.delay] } : {};
+}
+
+/**
  * Encode `pipeline` as `type`. `keepProfile` keeps an RGB input's ICC profile instead of converting to sRGB:
  * colour-correct and cheaper. Other metadata (EXIF with GPS, XMP) is never copied.
  */
-export async function encode(pipeline: Sharp, asked: OutputType, settings: EncodeSettings, keepProfile: boolean): Promise<EncodeResult> {
+export async function encode(pipeline: Sharp, asked: OutputType, settings: EncodeSettings, keepProfile: boolean, animation?: Animation): Promise<EncodeResult> {
   const quality = settings.quality || DEFAULT_QUALITY;
   const type = asked === 'avif' && !(await autoAvifFits(pipeline)) ? 'webp' : asked;
   if (type === 'jpeg') {
@@ -119,13 +128,14 @@ export async function encode(pipeline: Sharp, asked: OutputType, settings: Encod
         ...(settings.palette ? { quality } : {}),
       });
       break;
-    case 'webp': pipeline.webp({ quality }); break;
+    case 'webp': pipeline.webp({ quality, ...timing(animation) }); break;
     // libheif speed is 0-9 with 9 fastest; sharp's effort runs the other way.
     case 'avif': pipeline.avif({ quality, effort: 9 - (settings.speed || DEFAULT_AVIF_SPEED) }); break;
-    case 'gif': pipeline.gif({ progressive: settings.interlace }); break;
+    case 'gif': pipeline.gif({ progressive: settings.interlace, ...timing(animation) }); break;
     case 'tiff': pipeline.tiff({ quality }); break;
   }
   if (keepProfile && !settings.noprofile && !settings.stripmeta) pipeline.keepIccProfile();
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
-  return { data, type, width: info.width, height: info.height };
+  // An animation's height is its frames' (sharp's info.height is the whole roll's).
+  return { data, type, width: info.width, height: info.pageHeight ?? info.height };
 }
