@@ -24,6 +24,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 fo
 WORKDIR /app
 COPY package.json ./
 COPY config ./config
+COPY playground ./playground
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/native/build/Release ./native/build/Release
 COPY --from=build /app/node_modules ./node_modules

@@ -12,6 +12,9 @@ need=()
 [ -x /usr/bin/pdftoppm ] || need+=(poppler-utils)
 [ -x /usr/bin/convert ] || need+=(imagemagick)
 command -v tmux >/dev/null || need+=(tmux)
+# ICC profiles for the output-fidelity references: Adobe RGB-compatible and sRGB, and Ghostscript's CMYK (SWOP).
+[ -f /usr/share/color/icc/compatibleWithAdobeRGB1998.icc ] || need+=(icc-profiles-free)
+[ -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || need+=(libgs-common)
 # A real camera photograph for the filter references (the bench uses the same package).
 [ -f /usr/share/backgrounds/mate/nature/Storm.jpg ] || need+=(mate-backgrounds)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi

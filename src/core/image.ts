@@ -24,12 +24,22 @@ const inputFormatList = 'JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIF, SVG, PDF, BMP o
  */
 const containerAs: Readonly<Record<ContainerFormat, InputFormat>> = { heic: 'heif', pdf: 'png', bmp: 'png', ico: 'png' };
 
+export interface SourceTraits {
+  grey: boolean;
+  sixteenBit: boolean;
+  /** The EXIF orientation of the pixels as stored (1 once autorotate applied it). */
+  storedOrientation: number;
+}
+
 /** What the pipeline may tell the decoder about the request: its deadline, and the box and page its first step needs. */
 export type DecodeHint = Omit<DecodeOptions, 'limits'>;
 
 interface EncodedSource {
   readonly kind: 'encoded';
   readonly data: Buffer;
+  /** libvips' interpretation and sample format of the upload (b-w, grey16, rgb16, srgb, cmyk; uchar, ushort). */
+  readonly space: string;
+  readonly depth: string;
   readonly orientation: number;
   /** Set by autorotate: the EXIF orientation is applied from now on, whatever later steps' norotation says. */
   readonly forceOrient: boolean;
@@ -79,7 +89,7 @@ export class WorkingImage {
     // Only RGB profiles are kept: CMYK and grey inputs are converted to sRGB as every output format expects.
     const profile = meta.icc && meta.space === 'srgb' && meta.channels >= 3 ? meta.icc : undefined;
     const animation = declaredAnimation(meta);
-    const source: EncodedSource = { kind: 'encoded', data, orientation: meta.orientation ?? 1, forceOrient: false, animation };
+    const source: EncodedSource = { kind: 'encoded', data, space: meta.space ?? 'srgb', depth: meta.depth ?? 'uchar', orientation: meta.orientation ?? 1, forceOrient: false, animation };
     return new WorkingImage(source, meta.width, meta.height, format, Boolean(meta.hasAlpha), profile, limits, policy);
   }
 
@@ -143,6 +153,17 @@ export class WorkingImage {
 
   get isEncoded(): boolean {
     return this.source.kind === 'encoded';
+  }
+
+  /**
+   * What an output should keep of the upload where its format can: grey samples, 16 bits, and (for an operation that
+   * leaves the pixels as stored, norotation) the EXIF orientation they still need. Raw pixels handed on between
+   * pipeline steps are 8-bit sRGB, so they keep none of it.
+   */
+  get traits(): SourceTraits {
+    if (this.source.kind !== 'encoded') return { grey: false, sixteenBit: false, storedOrientation: 1 };
+    const { space, depth, orientation, forceOrient } = this.source;
+    return { grey: space === 'b-w' || space === 'grey16', sixteenBit: depth === 'ushort', storedOrientation: forceOrient ? 1 : orientation };
   }
 
   /** The same upload, with its EXIF orientation applied by whatever opens it next; no pixels are decoded here. */

@@ -4,7 +4,7 @@
  * one of these checked, so a bad value fails it even where the route ignores the parameter (see checkKnownParams).
  */
 import {
-  aspectRatio, boolean, extendModes, float, font, gravities, integer, oneOf, outputTypes, rgb, text, type Source,
+  aspectRatio, boolean, extendModes, float, font, gravities, integer, oneOf, outputTypes, rgb, text, tiffCompressions, type Source,
 } from './params.js';
 import { param, parseParams, type OptionsOf, type ParamSpecs } from './options.js';
 
@@ -34,6 +34,8 @@ export const imaginaryParams = {
   flop: param(boolean, false, 'Mirror top and bottom (imaginary naming).'),
   nocrop: param(boolean, false, 'resize: crop when given and false; enlarge: do not crop when true.'),
   noprofile: param(boolean, false, 'Drop the ICC profile from the output.'),
+  // Not imaginary's (bimg writes TIFF however libvips defaults): TIFF output is lossless unless this asks for JPEG.
+  tiffcompression: param(oneOf(tiffCompressions), 'deflate' as const, 'TIFF output compression: deflate (default, lossless), lzw (lossless), jpeg (lossy, uses quality) or none.'),
   norotation: param(boolean, false, 'Do not apply the EXIF orientation.'),
   noreplicate: param(boolean, false, 'Watermark: draw the text once instead of tiling it.'),
   force: param(boolean, false, 'Resize to exactly width x height, ignoring the aspect ratio.'),
@@ -66,7 +68,7 @@ export function pick<K extends keyof ImaginaryParams>(...names: K[]): Pick<Imagi
 }
 
 /** What the last step's encoder reads: every operation that writes an image may take these. */
-export const outputParams = pick('type', 'quality', 'compression', 'interlace', 'palette', 'speed', 'stripmeta', 'noprofile', 'background');
+export const outputParams = pick('type', 'quality', 'compression', 'interlace', 'palette', 'speed', 'stripmeta', 'noprofile', 'background', 'tiffcompression');
 export type OutputOptions = OptionsOf<typeof outputParams>;
 
 /**

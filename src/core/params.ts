@@ -13,6 +13,8 @@ export const gravities = ['centre', 'north', 'south', 'east', 'west', 'smart'] a
 export type Gravity = (typeof gravities)[number];
 export const extendModes = ['copy', 'black', 'white', 'background', 'lastpixel', 'mirror'] as const;
 export type ExtendMode = (typeof extendModes)[number];
+export const tiffCompressions = ['deflate', 'lzw', 'jpeg', 'none'] as const;
+export type TiffCompression = (typeof tiffCompressions)[number];
 
 export interface Checker<T> {
   readonly schema: Record<string, unknown>;

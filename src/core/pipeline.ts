@@ -9,6 +9,8 @@ import { defaultOutputFor, encode, encodesAtOnce, mimeTypes } from './encode.js'
 import { Deadline } from './encoders/deadline.js';
 import { runIsolated, type IsolatedJob } from './encoders/isolated.js';
 import { exifOrientation } from './exif.js';
+import { keepSamples, withKnownProfile } from './fidelity.js';
+import { rightAngle } from './geometry.js';
 import { embedIccInJpeg } from './icc.js';
 import { ImageError } from './errors.js';
 import { classifyDecodeError, probe, WorkingImage, type DecodeHint, type InputFormat } from './image.js';
@@ -230,16 +232,30 @@ async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[
 
   const lastStep = prepared[prepared.length - 1]!;
   const settings: OutputOptions = outputOptionsOf(lastStep.options);
+  const bound = (next: Sharp) => deadline.bound(next);
   const finish = async (written: Sharp | WorkingImage, type: OutputType): Promise<RunResult> => {
     // JPEG, PNG, AVIF and TIFF cannot animate (sharp would write the roll as one tall image): the first frame it is.
     const result = written instanceof WorkingImage && written.animation && !canAnimate(type) ? written.frames()[0]! : written;
     const animation = result instanceof WorkingImage ? result.animation : undefined;
-    const pipeline = deadline.bound(result instanceof WorkingImage ? result.open(true) : result);
+    let pipeline = bound(result instanceof WorkingImage ? result.open(true) : result);
+    // The image the output's pixels come from: the last step's own result, or the image it built its pipeline on.
+    const source = result instanceof WorkingImage ? result : image;
     const keepsProfile = !settings.noprofile && !settings.stripmeta;
-    const encoded = await encode(pipeline, type, settings, keepsProfile && image.isEncoded && image.profile !== undefined, animation);
-    // Raw pixels left in the upload's colour space carry its profile: tag the JPEG with it, no conversion.
-    const rawProfile = result instanceof WorkingImage && !result.isEncoded ? result.profile : undefined;
-    if (rawProfile && keepsProfile && encoded.type === 'jpeg') encoded.data = embedIccInJpeg(encoded.data, rawProfile);
+    let keepProfile = keepsProfile && source.isEncoded && source.profile !== undefined;
+    // Raw pixels left in a colour profile sharp cannot see (the HEIC decoder's, the seed's kernel): a JPEG is tagged
+    // with it after encoding, no conversion; any other output gets it back first, and is converted or keeps it.
+    const hiddenProfile = source.isEncoded ? undefined : source.profile;
+    const tagJpeg = hiddenProfile !== undefined && keepsProfile && type === 'jpeg';
+    if (hiddenProfile && !tagJpeg) {
+      pipeline = await withKnownProfile(pipeline, hiddenProfile, bound);
+      keepProfile = keepsProfile;
+    }
+    pipeline = await keepSamples(pipeline, type, source.traits, bound);
+    // norotation leaves the pixels as stored: the Orientation tag goes with them, so viewers still show them upright.
+    const { norotation, rotate } = lastStep.options as { norotation?: boolean; rotate?: number };
+    const orientation = result instanceof WorkingImage || !norotation || rightAngle(rotate ?? 0) !== 0 ? 1 : source.traits.storedOrientation;
+    const encoded = await encode(pipeline, type, settings, keepProfile, orientation, animation);
+    if (tagJpeg && encoded.type === 'jpeg') encoded.data = embedIccInJpeg(encoded.data, hiddenProfile);
     return { ...encoded, mime: mimeTypes[encoded.type], negotiated };
   };
   try {
@@ -292,7 +308,8 @@ function stopsRequest(error: ImageError): boolean {
 /** Decode a step's result to raw pixels for the next step: sharp's default sRGB output keeps colours right. */
 async function materialise(pipeline: Sharp, from: WorkingImage): Promise<WorkingImage> {
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  return from.withRaw(data, info);
+  // sharp converts an upload with a profile to sRGB; raw pixels it was given without one stay in that profile.
+  return from.withRaw(data, info, from.isEncoded ? undefined : from.profile);
 }
 
 /** The JSON imaginary's /info returns. */

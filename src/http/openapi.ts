@@ -21,6 +21,13 @@ const imageRouteCodes: readonly ErrorCode[] = [
   'PP_UNDECODABLE', 'PP_OVERLOADED', 'PP_TIMEOUT',
 ];
 
+/** Codes only some configurations can answer: the document is the same for every server, so it says when. */
+const onlyWhen: Partial<Record<ErrorCode, string>> = {
+  PP_UNAUTHORIZED: 'only when the server sets PP_API_KEY',
+  PP_INVALID_SIGNATURE: 'only when the server sets PP_URL_SIGNATURE_KEY',
+  PP_SIGNATURE_MISMATCH: 'only when the server sets PP_URL_SIGNATURE_KEY',
+};
+
 function errorResponsesFor(codes: readonly ErrorCode[]): Json {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(statusOf[code], [...(byStatus.get(statusOf[code]) ?? []), code]);
@@ -28,7 +35,7 @@ function errorResponsesFor(codes: readonly ErrorCode[]): Json {
     [...byStatus].map(([status, group]) => [
       status,
       {
-        description: group.map((code) => `\`${code}\`: ${errorCatalogue[code].title}`).join('; '),
+        description: group.map((code) => `\`${code}\`: ${errorCatalogue[code].title}${onlyWhen[code] ? ` (${onlyWhen[code]})` : ''}`).join('; '),
         content: {
           'application/problem+json': {
             schema: { allOf: [problemRef, { type: 'object', properties: { code: { type: 'string', enum: group } } }] },
@@ -41,6 +48,9 @@ function errorResponsesFor(codes: readonly ErrorCode[]): Json {
 }
 
 const errorResponses = errorResponsesFor(imageRouteCodes);
+
+/** GET routes behind the API key when one is set (everything but the probes and the docs). */
+const keyOnlyResponses = errorResponsesFor(['PP_UNAUTHORIZED']);
 
 const etagHeader = { schema: { type: 'string' }, description: 'Strong tag of this output: send it in If-None-Match with the same upload to get a 304' };
 
@@ -64,6 +74,7 @@ const imageResponse = (description: string): Json => ({
     'Image-Width': { schema: { type: 'integer' }, description: 'Width of the output image' },
     'Image-Height': { schema: { type: 'integer' }, description: 'Height of the output image' },
     ETag: etagHeader,
+    'Server-Timing': { schema: { type: 'string' }, description: 'Milliseconds spent receiving the upload, queued and processing: receive;dur=…, queue;dur=…, process;dur=…' },
   },
   content: Object.fromEntries(Object.values(mimeTypes).map((mime) => [mime, { schema: { type: 'string', format: 'binary' } }])),
 });
@@ -83,6 +94,8 @@ function operationPost(operation: Operation): Json {
   const fixed = operation.outputType;
   return {
     operationId: operation.name,
+    // The name of this operation as a /pipeline step; the playground builds its forms from the operations marked so.
+    'x-pipeline-operation': operation.name,
     tags: [tags[operation.origin]],
     summary: operation.summary,
     description: operation.description + atLeastOne,
@@ -123,14 +136,19 @@ function presetPost(presets: Presets): Json {
   };
 }
 
-export function buildOpenApiDocument(presets: Presets = {}): Json {
+export interface DocumentOptions {
+  /** The server requires an API key (PP_API_KEY): Swagger UI then shows a lock, and sends the key, on the routes that need it. */
+  apiKey?: boolean;
+}
+
+export function buildOpenApiDocument(presets: Presets = {}, options: DocumentOptions = {}): Json {
   const paths: Json = {
     '/': {
       get: {
         operationId: 'version',
         tags: ['service'],
         summary: 'Versions (imaginary-compatible)',
-        responses: { 200: { description: 'Versions of pixelpress, sharp and libvips', content: { 'application/json': { schema: { type: 'object' } } } } },
+        responses: { 200: { description: 'Versions of pixelpress, sharp and libvips', content: { 'application/json': { schema: { type: 'object' } } } }, ...keyOnlyResponses },
       },
     },
     '/health': {
@@ -151,7 +169,19 @@ export function buildOpenApiDocument(presets: Presets = {}): Json {
         operationId: 'metrics',
         tags: ['service'],
         summary: 'Prometheus metrics, aggregated over all workers',
-        responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...keyOnlyResponses },
+      },
+    },
+    '/problems/{code}': {
+      get: {
+        operationId: 'problem',
+        tags: ['service'],
+        summary: 'What an error code means: the page an error\'s `type` points at',
+        parameters: [{ name: 'code', in: 'path', required: true, description: 'A stable error code', schema: { type: 'string', enum: Object.keys(errorCatalogue) } }],
+        responses: {
+          200: { description: 'The code, its status, title and description', content: { 'application/json': { schema: { $ref: '#/components/schemas/ProblemType' } } } },
+          ...errorResponsesFor(['PP_UNAUTHORIZED', 'PP_NOT_FOUND']),
+        },
       },
     },
     '/info': {
@@ -220,11 +250,19 @@ export function buildOpenApiDocument(presets: Presets = {}): Json {
         'Errors are application/problem+json with a stable `code` (see /problems/{code}).',
     },
     paths,
-    // Optional: only enforced when PP_API_KEY is set; declared so Swagger UI's Authorize can send it.
-    security: [{}, { apiKey: [] }],
+    // Only a server with a key declares one: Swagger UI draws a lock on every operation with a security requirement,
+    // and sends the key it was given only to those. The probes opt out above.
+    ...(options.apiKey ? { security: [{ apiKey: [] }] } : {}),
     components: {
-      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'API-Key', description: 'Only when the server sets PP_API_KEY' } },
+      ...(options.apiKey
+        ? { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'API-Key', description: 'The key this server was started with (PP_API_KEY); also accepted as ?key=' } } }
+        : {}),
       schemas: {
+        ProblemType: {
+          type: 'object',
+          required: ['code', 'status', 'title', 'description'],
+          properties: { code: { type: 'string' }, status: { type: 'integer' }, title: { type: 'string' }, description: { type: 'string' } },
+        },
         Problem: {
           type: 'object',
           required: ['type', 'title', 'status', 'detail', 'code', 'message'],

@@ -19,6 +19,7 @@ import { defaultUploadPace, type UploadPace } from './input.js';
 import { errorHandler, problemFor, sendProblem } from './problem.js';
 import { imageRoutes } from './routes/images.js';
 import { metaRoutes } from './routes/meta.js';
+import { playgroundRoutes } from './routes/playground.js';
 import { wrongMethodRoutes } from './routes/wrong-method.js';
 import { createScheduler, schedulerOptions, type SchedulerOptions } from './scheduler.js';
 import './state.js';
@@ -59,7 +60,7 @@ const routes: FastifyPluginAsync<PixelpressOptions> = async (app, options) => {
   app.setErrorHandler(errorHandler);
   await app.register(accessPlugin, options.access ?? {});
 
-  const built = buildOpenApiDocument(presets);
+  const built = buildOpenApiDocument(presets, { apiKey: Boolean(options.access?.apiKey) });
   // Under a prefix, "Try it out" must call {prefix}/resize: OpenAPI says so with a server URL.
   const document = prefix ? { ...built, servers: [{ url: prefix }] } : built;
   if (options.docs !== false) {
@@ -72,6 +73,7 @@ const routes: FastifyPluginAsync<PixelpressOptions> = async (app, options) => {
   await app.register(noStoreOnErrors);
   await app.register(metricsPlugin);
   await app.register(metaRoutes);
+  await app.register(playgroundRoutes);
   await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode }, pace: { ...defaultUploadPace, ...options.upload }, cache: options.cache ?? {}, presets });
   wrongMethodRoutes(app, (built as { paths: Record<string, Record<string, unknown>> }).paths);
 };

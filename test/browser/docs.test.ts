@@ -27,8 +27,11 @@ const haveChromium = existsSync(CHROMIUM);
 const skip = !haveChromium && !process.env.CI ? `${CHROMIUM} not found (set CI=1 to turn this into a failure)` : false;
 
 let app: FastifyInstance | undefined;
+/** The same service with PP_API_KEY set, for the lock icons. */
+let keyedApp: FastifyInstance | undefined;
 let browser: Browser | undefined;
 let baseUrl = '';
+let keyedUrl = '';
 let tempDir: string | undefined;
 let imagePath = '';
 
@@ -57,6 +60,9 @@ before(async () => {
   const address = app.server.address();
   assert.ok(address && typeof address === 'object', 'the app listens on a TCP socket');
   baseUrl = `http://127.0.0.1:${address.port}`;
+  keyedApp = await buildApp({ access: { apiKey: 'docs-test-key' } });
+  await keyedApp.listen({ host: '127.0.0.1', port: 0 });
+  keyedUrl = `http://127.0.0.1:${(keyedApp.server.address() as { port: number }).port}`;
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: STEP_TIMEOUT });
 }, { timeout: 30_000 });
@@ -64,16 +70,17 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await app?.close();
+  await keyedApp?.close();
   if (tempDir) await rm(tempDir, { recursive: true, force: true });
 }, { timeout: 30_000 });
 
 /** A fresh page on /docs, with everything off-host refused and page errors collected for the failure messages. */
-async function openDocs(): Promise<{ page: Page; problems: string[] }> {
+async function openDocs(origin = baseUrl): Promise<{ page: Page; problems: string[] }> {
   assert.ok(browser, 'the browser is running');
   const context = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
   context.setDefaultTimeout(STEP_TIMEOUT);
   const problems: string[] = [];
-  await context.route((url) => url.origin !== baseUrl, (route) => {
+  await context.route((url) => url.origin !== origin, (route) => {
     problems.push(`blocked off-host request ${route.request().url()}`);
     return route.abort();
   });
@@ -82,7 +89,7 @@ async function openDocs(): Promise<{ page: Page; problems: string[] }> {
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
   });
-  const response = await page.goto(`${baseUrl}/docs`);
+  const response = await page.goto(`${origin}/docs`);
   assert.equal(response?.status(), 200, 'GET /docs answers 200');
   await page.locator('.swagger-ui .information-container .title').filter({ hasText: 'pixelpress' }).waitFor();
   return { page, problems };
@@ -190,6 +197,37 @@ test('/docs Try it out in chromium', { skip, timeout: 60_000 }, async (t) => {
       assert.equal(shown.width, 32, 'the shown image is 32 px wide');
       assert.equal(String(shown.height), response.headers()['image-height'], 'the shown height is the Image-Height the server sent');
       assert.deepEqual(problems, [], 'no page errors and no off-host requests');
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  await t.test('the top bar names /openapi.json; without PP_API_KEY no lock and no Authorize button', async () => {
+    const { page, problems } = await openDocs();
+    try {
+      assert.equal(await page.locator('.topbar .download-url-wrapper select option:checked, .topbar input.download-url-input').first().evaluate((e) => (e as HTMLInputElement).value), '/openapi.json');
+      await page.locator('.opblock').first().waitFor();
+      assert.equal(await page.locator('.opblock .authorization__btn').count(), 0, 'no operation shows a lock');
+      assert.equal(await page.locator('.auth-wrapper .authorize').count(), 0, 'no Authorize button');
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  await t.test('with PP_API_KEY a lock on every route the key guards, and none on /health and /ready', async () => {
+    const { page, problems } = await openDocs(keyedUrl);
+    try {
+      await page.locator('.opblock').first().waitFor();
+      const blocks = await page.locator('.opblock').evaluateAll((elements) => elements.map((element) => ({
+        route: `${element.querySelector('.opblock-summary-method')?.textContent} ${element.querySelector('.opblock-summary-path')?.getAttribute('data-path')}`,
+        locked: element.querySelector('.authorization__btn') !== null,
+      })));
+      const unlocked = blocks.filter((block) => !block.locked).map((block) => block.route).sort();
+      assert.deepEqual(unlocked, ['GET /health', 'GET /ready']);
+      assert.ok(blocks.length > 30, `${blocks.length} operations shown`);
+      assert.equal(await page.locator('.auth-wrapper .authorize').count(), 1, 'an Authorize button to enter the key');
+      assert.deepEqual(problems, []);
     } finally {
       await page.context().close();
     }

@@ -1,6 +1,6 @@
 /**
  * The npm package as a user gets it: `npm pack`, then installed from the tarball into an empty folder. It carries
- * dist/ and what runs (config, the native addon's sources for its optional install-time build, LICENSE) and nothing of
+ * dist/ and what runs (config, the playground page, the native addon's sources for its optional install-time build, LICENSE) and nothing of
  * the repository's tests, bench or tooling; it imports in ESM and CommonJS, its `pixelpress` bin runs, and its server
  * starts and answers /health and a real image.
  */
@@ -67,7 +67,7 @@ before(() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 test('the tarball holds dist, runtime files and LICENSE, and none of the repository\'s tooling', () => {
-  for (const path of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/process/server.js', 'dist/cli/main.js', 'config/fonts.conf', 'native/install.mjs', 'native/binding.gyp']) {
+  for (const path of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/process/server.js', 'dist/cli/main.js', 'config/fonts.conf', 'native/install.mjs', 'native/binding.gyp', 'playground/index.html', 'playground/playground.js', 'playground/playground.css']) {
     assert.ok(files.includes(path), `${path} is in the package`);
   }
   const unwanted = files.filter((path) => /^(src|test|testkit|bench|docs|deploy|\.ci)\//.test(path) || (path.startsWith('scripts/') && path !== 'scripts/start.mjs') || path.endsWith('.map'));
@@ -120,6 +120,12 @@ test('the installed server starts and processes an image', { timeout: 60_000 }, 
     assert.equal(answer.status, 200, await answer.clone().text());
     const meta = await sharp(Buffer.from(await answer.arrayBuffer())).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['png', 200, 150]);
+    // The playground's files are found from dist/ inside node_modules, as they are from src/ in the repository.
+    for (const [path, type] of [['/playground', 'text/html'], ['/playground/playground.js', 'text/javascript'], ['/playground/playground.css', 'text/css']]) {
+      const page = await fetch(`${base}${path}`);
+      assert.equal(page.status, 200, `${path}: ${output}`);
+      assert.match(page.headers.get('content-type') ?? '', new RegExp(`^${type}`), path);
+    }
   } finally {
     child.kill('SIGTERM');
     await once(child, 'exit');

@@ -21,7 +21,7 @@ test('is a valid OpenAPI 3 document', async () => {
 });
 
 test('lists every operation in the registry and every route the app serves', async () => {
-  const expected = ['/', '/health', '/ready', '/metrics', '/info', '/pipeline', '/preset/{name}', '/placeholder', ...operations.filter((o) => o.name !== 'pillowblur').map((o) => `/${o.name}`)];
+  const expected = ['/', '/health', '/ready', '/metrics', '/problems/{code}', '/info', '/pipeline', '/preset/{name}', '/placeholder', ...operations.filter((o) => o.name !== 'pillowblur').map((o) => `/${o.name}`)];
   assert.deepEqual(Object.keys(document.paths).sort(), expected.sort());
   for (const [path, methods] of Object.entries(document.paths)) {
     for (const method of Object.keys(methods)) {
@@ -84,13 +84,77 @@ test('each error response shows an example with a code of its own status, and li
   assert.ok(checked > 50, `checked ${checked} error responses`);
 });
 
-test('/docs loads /openapi.json (the document the README names), and locks only routes that can need a key', async () => {
+test('/docs loads /openapi.json (the document the README names) in its top bar', async () => {
   const initializer = await app.inject({ method: 'GET', url: '/docs/static/swagger-initializer.js' });
   assert.equal(initializer.statusCode, 200);
   assert.match(initializer.body, /"url":"\/openapi\.json"/);
-  const paths = document.paths as unknown as Record<string, Record<string, { security?: unknown[] }>>;
-  // The probes stay open with PP_API_KEY set; everything else inherits the document's optional key.
-  assert.deepEqual(paths['/health']!.get!.security, []);
-  assert.deepEqual(paths['/ready']!.get!.security, []);
-  assert.equal(paths['/resize']!.post!.security, undefined);
+  assert.doesNotMatch(initializer.body, /\/docs\/json/);
+});
+
+type Operations = Record<string, Record<string, { security?: unknown[]; responses: Record<string, { description?: string }> }>>;
+
+/** The security requirements Swagger UI applies to each operation: its own, else the document's. */
+function requirements(doc: { security?: unknown[]; paths: Operations }): Map<string, unknown[]> {
+  return new Map(Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => [`${method.toUpperCase()} ${path}`, op.security ?? doc.security ?? []] as [string, unknown[]])));
+}
+
+test('without PP_API_KEY nothing is locked and no key is offered', () => {
+  const doc = document as unknown as { security?: unknown[]; paths: Operations; components: { securitySchemes?: unknown } };
+  assert.equal(doc.components.securitySchemes, undefined, 'no Authorize button');
+  const locked = [...requirements(doc)].filter(([, security]) => security.some((entry) => Object.keys(entry as object).length > 0));
+  assert.deepEqual(locked, []);
+});
+
+test('with PP_API_KEY exactly the routes the key guards are locked: every one but the probes', async () => {
+  const keyed = await testApp({ access: { apiKey: 'playground-test-key' } });
+  try {
+    const doc = (await keyed.inject({ method: 'GET', url: '/openapi.json' })).json() as { security?: unknown[]; paths: Operations };
+    await SwaggerParser.validate(structuredClone(doc) as never);
+    for (const [route, security] of requirements(doc)) {
+      const [method, path] = route.split(' ') as [string, string];
+      // What the access plugin does with no key: the lock must say the same.
+      const url = path.replace('{name}', 'none').replace('{code}', 'PP_NOT_FOUND');
+      const status = (await keyed.inject({ method: method as 'GET', url })).statusCode;
+      assert.equal(security.length > 0, status === 401, `${route}: lock ${JSON.stringify(security)}, answered ${status} without the key`);
+      if (security.length > 0) assert.deepEqual(security, [{ apiKey: [] }], route);
+    }
+    assert.deepEqual(requirements(doc).get('GET /health'), []);
+    assert.deepEqual(requirements(doc).get('POST /resize'), [{ apiKey: [] }]);
+  } finally {
+    await keyed.close();
+  }
+});
+
+test('401, 403, 413, 415, 422 and 503 are documented on every image route, and 401 wherever a key is asked for', () => {
+  const paths = document.paths as unknown as Operations;
+  let imageRoutes = 0;
+  for (const [path, methods] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(methods)) {
+      const statuses = Object.keys(op.responses);
+      if (method === 'post') {
+        imageRoutes++;
+        for (const status of ['401', '403', '413', '415', '422', '503']) assert.ok(statuses.includes(status), `POST ${path} documents ${status}`);
+        assert.match(op.responses['401']!.description!, /only when the server sets PP_API_KEY/);
+      } else if (path === '/health' || path === '/ready') {
+        assert.ok(!statuses.includes('401'), `${path} is open to probes`);
+      } else {
+        assert.ok(statuses.includes('401'), `GET ${path} documents 401`);
+      }
+    }
+  }
+  assert.ok(imageRoutes > 30, `${imageRoutes} image routes`);
+});
+
+test('each registry operation is marked with its pipeline name, and nothing else is (the playground reads this)', () => {
+  const marked = Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.values(methods).flatMap((op) => ((op as Record<string, unknown>)['x-pipeline-operation'] ? [[path, (op as Record<string, unknown>)['x-pipeline-operation']]] : [])));
+  assert.deepEqual(marked.sort(), operations.map((o) => [o.path, o.name]).sort());
+});
+
+test('GET /problems/{code} is documented as served', async () => {
+  const response = await app.inject({ url: '/problems/PP_UNDECODABLE' });
+  assert.equal(response.statusCode, 200);
+  assert.deepEqual(Object.keys(response.json()).sort(), ['code', 'description', 'status', 'title']);
+  assert.equal((await app.inject({ url: '/problems/NOPE' })).statusCode, 404);
 });

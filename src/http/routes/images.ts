@@ -12,7 +12,7 @@ import { cacheControlFor, entityTag, matchesIfNoneMatch, negotiates, setCacheHea
 import { checkMultipartBoundary, createUploadWatchdog, readUpload, registerRawBodyParser, type UploadPace } from '../input.js';
 import { negotiateFromAccept } from '../negotiate.js';
 import { placeholderRoute } from './placeholder.js';
-import { statsOf, timed } from '../state.js';
+import { serverTiming, statsOf, timed } from '../state.js';
 
 /** Multipart framing allowed on top of the file's own byte limit. */
 const MULTIPART_SLACK_BYTES = 64 * 1024;
@@ -138,6 +138,7 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
       .type(result.mime)
       .header('Image-Width', String(result.width))
       .header('Image-Height', String(result.height))
+      .header('Server-Timing', serverTiming(statsOf(request).stages))
       .send(result.data);
   };
 

@@ -6,9 +6,9 @@
  */
 export const probeRoutes = new Set(['/health', '/ready']);
 
-/** The API's own description, static and secret-free: open so a browser can load /docs and authorise from it. */
+/** The API's own description and the playground, static and secret-free: open so a browser can load them and enter the key. */
 export function isPublicDocs(route: string): boolean {
-  return route === '/openapi.json' || route === '/docs' || route.startsWith('/docs/');
+  return route === '/openapi.json' || route === '/docs' || route.startsWith('/docs/') || route === '/playground' || route.startsWith('/playground/');
 }
 
 /**
@@ -18,7 +18,7 @@ export function isPublicDocs(route: string): boolean {
  */
 export function servesNoImage(route: string): boolean {
   return route === '/' || probeRoutes.has(route) || route === '/metrics' || route === '/openapi.json' ||
-    route === '/docs' || route.startsWith('/docs/') || route.startsWith('/problems/');
+    route === '/docs' || route.startsWith('/docs/') || route.startsWith('/problems/') || route === '/playground' || route.startsWith('/playground/');
 }
 
 /**
