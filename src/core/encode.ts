@@ -1,5 +1,6 @@
 /** Output formats: the one place that knows each encoder's options and MIME type. */
 import type { Sharp } from 'sharp';
+import type { Animation } from './animation.js';
 import type { InputFormat } from './image.js';
 import type { OutputOptions } from './imaginary-params.js';
 import type { OutputType, Rgb, TiffCompression } from './params.js';
@@ -124,12 +125,20 @@ export interface EncodeResult {
 }
 
 /**
+ * An animation's frame delays and loop count, for the two encoders that write one (GIF, WebP); the frames themselves
+ * come as a roll whose page height sharp already knows (WorkingImage.open). Nothing for a still image.
+ */
+function timing(animation: Animation | undefined): { loop?: number; delay?: number[] } {
+  return animation ? { loop: animation.loop, delay: [...animation.delay] } : {};
+}
+
+/**
  * Encode `pipeline` as `type`. `keepProfile` keeps an RGB input's ICC profile instead of converting to sRGB:
  * colour-correct and cheaper; GIF cannot carry a profile, so it is always converted. Other metadata (EXIF with GPS,
  * XMP) is never copied, but `orientation` (above 1) is written as the EXIF Orientation tag: the pixels were left as
  * stored (norotation) and still need it to be shown upright.
  */
-export async function encode(pipeline: Sharp, asked: OutputType, settings: EncodeSettings, keepProfile: boolean, orientation = 1): Promise<EncodeResult> {
+export async function encode(pipeline: Sharp, asked: OutputType, settings: EncodeSettings, keepProfile: boolean, orientation = 1, animation?: Animation): Promise<EncodeResult> {
   const quality = settings.quality || DEFAULT_QUALITY;
   const type = asked === 'avif' && !(await autoAvifFits(pipeline)) ? 'webp' : asked;
   if (type === 'jpeg') {
@@ -149,14 +158,15 @@ export async function encode(pipeline: Sharp, asked: OutputType, settings: Encod
         ...(settings.palette ? { quality } : {}),
       });
       break;
-    case 'webp': pipeline.webp({ quality }); break;
+    case 'webp': pipeline.webp({ quality, ...timing(animation) }); break;
     // libheif speed is 0-9 with 9 fastest; sharp's effort runs the other way.
     case 'avif': pipeline.avif({ quality, effort: 9 - (settings.speed || DEFAULT_AVIF_SPEED) }); break;
-    case 'gif': pipeline.gif({ progressive: settings.interlace }); break;
+    case 'gif': pipeline.gif({ progressive: settings.interlace, ...timing(animation) }); break;
     case 'tiff': pipeline.tiff(tiffOptions(settings.tiffcompression || 'deflate', quality)); break;
   }
   if (keepProfile && type !== 'gif' && !settings.noprofile && !settings.stripmeta) pipeline.keepIccProfile();
   if (orientation > 1 && exifFormats.has(type) && !settings.stripmeta) tagOrientation(pipeline, orientation);
   const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
-  return { data, type, width: info.width, height: info.height };
+  // An animation's height is its frames' (sharp's info.height is the whole roll's).
+  return { data, type, width: info.width, height: info.pageHeight ?? info.height };
 }

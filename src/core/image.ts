@@ -3,6 +3,8 @@
  * shrink-on-load and keep the ICC profile) or raw pixels handed on by an earlier pipeline step.
  */
 import sharp, { type Metadata, type OutputInfo, type Sharp, type SharpOptions } from 'sharp';
+import { declaredAnimation, type Animation } from './animation.js';
+import type { Deadline } from './encoders/deadline.js';
 import { decodeToRaw, probeContainer, sniffContainer, type ContainerFormat, type ContainerInfo, type DecodeOptions } from './decoders/index.js';
 import { ImageError } from './errors.js';
 import { defaultDecodePolicy, type DecodePolicy, type Limits } from './limits.js';
@@ -41,12 +43,16 @@ interface EncodedSource {
   readonly orientation: number;
   /** Set by autorotate: the EXIF orientation is applied from now on, whatever later steps' norotation says. */
   readonly forceOrient: boolean;
+  /** The animation the header declares; open() still reads the first frame only, withFrames() reads them all. */
+  readonly animation: Animation | undefined;
 }
 
 interface RawSource {
   readonly kind: 'raw';
   readonly data: Buffer;
   readonly raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 };
+  /** Set when the pixels are an animation's frames stacked top to bottom (sharp's "toilet roll"), with their timing. */
+  readonly animation?: Animation | undefined;
 }
 
 export class WorkingImage {
@@ -82,14 +88,52 @@ export class WorkingImage {
     const { meta, format } = await probe(data, limits, policy);
     // Only RGB profiles are kept: CMYK and grey inputs are converted to sRGB as every output format expects.
     const profile = meta.icc && meta.space === 'srgb' && meta.channels >= 3 ? meta.icc : undefined;
-    const source: EncodedSource = { kind: 'encoded', data, space: meta.space ?? 'srgb', depth: meta.depth ?? 'uchar', orientation: meta.orientation ?? 1, forceOrient: false };
+    const animation = declaredAnimation(meta);
+    const source: EncodedSource = { kind: 'encoded', data, space: meta.space ?? 'srgb', depth: meta.depth ?? 'uchar', orientation: meta.orientation ?? 1, forceOrient: false, animation };
     return new WorkingImage(source, meta.width, meta.height, format, Boolean(meta.hasAlpha), profile, limits, policy);
   }
 
-  static fromRaw(data: Buffer, info: OutputInfo, format: InputFormat, limits: Limits, policy: DecodePolicy = defaultDecodePolicy, profile?: Buffer): WorkingImage {
+  static fromRaw(data: Buffer, info: OutputInfo, format: InputFormat, limits: Limits, policy: DecodePolicy = defaultDecodePolicy, profile?: Buffer, animation?: Animation): WorkingImage {
     const channels = info.channels as 1 | 2 | 3 | 4;
-    const source: RawSource = { kind: 'raw', data, raw: { width: info.width, height: info.height, channels } };
-    return new WorkingImage(source, info.width, info.height, format, channels === 2 || channels === 4, profile, limits, policy);
+    const source: RawSource = { kind: 'raw', data, raw: { width: info.width, height: info.height, channels }, animation };
+    // An operation sees one frame at a time, so the size it is told is a frame's.
+    const height = animation ? animation.pageHeight : info.height;
+    return new WorkingImage(source, info.width, height, format, channels === 2 || channels === 4, profile, limits, policy);
+  }
+
+  /** The frames and timing of an animation roll that steps hand on; undefined for a still image (or an upload not yet read whole). */
+  get animation(): Animation | undefined {
+    return this.source.kind === 'raw' ? this.source.animation : undefined;
+  }
+
+  /**
+   * Every frame of an animated upload, decoded into one roll with its timing; any other image as it is. Frames are read
+   * as stored: sharp cannot turn a roll a quarter turn, so an animated WebP's EXIF orientation is not applied.
+   */
+  async withFrames(deadline: Deadline): Promise<WorkingImage> {
+    if (this.source.kind !== 'encoded' || !this.source.animation) return this;
+    const declared = this.source.animation;
+    // probe() checked width x frame height x frames against maxAnimationPixels; the roll is that tall.
+    const decoder = sharp(this.source.data, { pages: -1, limitInputPixels: this.limits.maxAnimationPixels, failOn: this.policy.lenient ? 'none' : 'warning' });
+    const { data, info } = await deadline.bound(decoder.raw()).toBuffer({ resolveWithObject: true });
+    const pageHeight = info.pageHeight ?? declared.pageHeight;
+    const frames = Math.round(info.height / pageHeight);
+    if (frames < 2) return WorkingImage.fromRaw(data, info, this.format, this.limits, this.policy);
+    const animation: Animation = { frames, pageHeight, delay: Array.from({ length: frames }, (_, index) => declared.delay[index] ?? declared.delay.at(-1)!), loop: declared.loop };
+    return WorkingImage.fromRaw(data, info, this.format, this.limits, this.policy, undefined, animation);
+  }
+
+  /** An animation roll's frames, each a still image sharing the roll's memory; a still image is its own one frame. */
+  frames(): WorkingImage[] {
+    const { source } = this;
+    if (source.kind !== 'raw' || !source.animation) return [this];
+    const { width, channels } = source.raw;
+    const { pageHeight, frames } = source.animation;
+    const bytes = width * pageHeight * channels;
+    const info = { width, height: pageHeight, channels } as OutputInfo;
+    return Array.from({ length: frames }, (_, index) =>
+      WorkingImage.fromRaw(source.data.subarray(index * bytes, (index + 1) * bytes), info, this.format, this.limits, this.policy),
+    );
   }
 
   /** Whether the EXIF orientation swaps width and height (orientations 5-8). */
@@ -129,19 +173,26 @@ export class WorkingImage {
     return new WorkingImage(source, this.storedWidth, this.storedHeight, this.format, this.hasAlpha, this.profile, this.limits, this.policy);
   }
 
-  /** Raw pixels handed on by a step, keeping this image's decode policy; `profile` if they were not converted to sRGB. */
-  withRaw(data: Buffer, info: OutputInfo, profile?: Buffer): WorkingImage {
-    return WorkingImage.fromRaw(data, info, this.format, this.limits, this.policy, profile);
+  /**
+   * Raw pixels handed on by a step, keeping this image's decode policy; `profile` if they were not converted to sRGB;
+   * `animation` when they are a roll of frames.
+   */
+  withRaw(data: Buffer, info: OutputInfo, profile?: Buffer, animation?: Animation): WorkingImage {
+    return WorkingImage.fromRaw(data, info, this.format, this.limits, this.policy, profile, animation);
   }
 
   /** A fresh sharp pipeline over this image, limited like every other. */
   open(autoOrient: boolean): Sharp {
     // failOn 'warning' turns libvips' "premature end of data" into an error instead of a half-grey image.
     const common: SharpOptions = { limitInputPixels: this.limits.maxInputPixels, failOn: this.policy.lenient ? 'none' : 'warning' };
+    const { source } = this;
     const pipeline =
-      this.source.kind === 'encoded'
-        ? sharp(this.source.data, { ...common, autoOrient: this.orients(autoOrient) })
-        : sharp(this.source.data, { ...common, raw: this.source.raw });
+      source.kind === 'encoded'
+        ? sharp(source.data, { ...common, autoOrient: this.orients(autoOrient) })
+        : source.animation
+          ? // A roll for the encoder: pages -1 makes sharp write every frame (see encode()).
+            sharp(source.data, { ...common, limitInputPixels: this.limits.maxAnimationPixels, pages: -1, raw: { ...source.raw, pageHeight: source.animation.pageHeight } })
+          : sharp(source.data, { ...common, raw: source.raw });
     return pipeline.timeout({ seconds: this.limits.processTimeoutSeconds });
   }
 }

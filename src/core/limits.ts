@@ -5,10 +5,12 @@ export interface Limits {
   maxUploadBytes: number;
   /** Pixels of the input, read from the header before decoding. Stops decompression bombs (a 1 MB PNG can declare 400 MP). */
   maxInputPixels: number;
-  /** Frames declared by an animated input. Only the first is decoded, but the header scan and any future
-   *  animated output scale with the count: a 2 MB GIF can declare thousands of frames. */
+  /** Frames (or PDF pages) declared by an input, checked from the header. An animation written as GIF or WebP has
+   *  every frame decoded and processed, so the work scales with the count: a 2 MB GIF can declare thousands of frames. */
   maxFrames: number;
-  /** Pixels across all declared frames (width x frame height x frames): the same bomb spread over frames. */
+  /** Pixels across all frames (width x frame height x frames), of a declared animation (from its header, before
+   *  decoding) and of an animated output (checked on the first processed frame, before the others): the same bomb
+   *  spread over frames, or grown by a resize. The decoded frames are held at once, 4 bytes a pixel: 400 MB at most. */
   maxAnimationPixels: number;
   /** Bytes of image metadata (PNG text, ICC and EXIF chunks inflated; WebP/JPEG metadata segments; TIFF tag data as
    *  libtiff reads it), per image. Stops metadata bombs: a 1 MB PNG with 50 zTXt chunks inflates to 1 GB in libvips'
@@ -41,7 +43,7 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxUploadBytes: 50 * 1024 * 1024,
   maxInputPixels: 50_000_000,
   maxFrames: 1_000,
-  maxAnimationPixels: 500_000_000,
+  maxAnimationPixels: 100_000_000,
   maxMetadataBytes: 8 * 1024 * 1024,
   maxOutputDimension: 16_383,
   maxOutputPixels: 50_000_000,

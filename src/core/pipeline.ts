@@ -4,6 +4,7 @@
  * pipeline loses no quality to intermediate JPEGs and the last step writes the only encoding.
  */
 import type { Sharp } from 'sharp';
+import { applyToFrames, canAnimate } from './animation.js';
 import { defaultOutputFor, encode, encodesAtOnce, mimeTypes } from './encode.js';
 import { Deadline } from './encoders/deadline.js';
 import { runIsolated, type IsolatedJob } from './encoders/isolated.js';
@@ -14,7 +15,7 @@ import { embedIccInJpeg } from './icc.js';
 import { ImageError } from './errors.js';
 import { classifyDecodeError, probe, WorkingImage, type DecodeHint, type InputFormat } from './image.js';
 import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } from './limits.js';
-import { findOperation, type Operation } from './operations/index.js';
+import { findOperation, type Operation, type OperationContext } from './operations/index.js';
 import { outputOptionsOf, type OutputOptions } from './imaginary-params.js';
 import type { StepOptions } from './options.js';
 import { outputTypes, type OutputType, type Source } from './params.js';
@@ -205,7 +206,8 @@ function resolveType(step: PreparedStep, current: OutputType, negotiate: Execute
 
 async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[], options: ExecuteOptions, deadline: Deadline): Promise<RunResult> {
   const { limits, negotiate } = options;
-  let image = first;
+  // An animation is read whole only when it can be written as one; otherwise its first frame is all that is decoded.
+  let image = keepsFrames(first.format, prepared, negotiate) ? await first.withFrames(deadline) : first;
   let format: OutputType = defaultOutputFor(image.format);
   const negotiated = prepared.some((step) => !step.operation.outputType && outputOptionsOf(step.options).type === 'auto');
 
@@ -217,7 +219,7 @@ async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[
     try {
       previousFormat = format;
       format = resolveType(step, format, negotiate);
-      const result = await step.operation.apply(image, step.options, { limits, last, deadline });
+      const result = await applyStep(image, step, { limits, last, deadline });
       if (last) pending = result;
       else image = result instanceof WorkingImage ? result : await materialise(deadline.bound(result), image);
     } catch (err) {
@@ -231,7 +233,10 @@ async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[
   const lastStep = prepared[prepared.length - 1]!;
   const settings: OutputOptions = outputOptionsOf(lastStep.options);
   const bound = (next: Sharp) => deadline.bound(next);
-  const finish = async (result: Sharp | WorkingImage, type: OutputType): Promise<RunResult> => {
+  const finish = async (written: Sharp | WorkingImage, type: OutputType): Promise<RunResult> => {
+    // JPEG, PNG, AVIF and TIFF cannot animate (sharp would write the roll as one tall image): the first frame it is.
+    const result = written instanceof WorkingImage && written.animation && !canAnimate(type) ? written.frames()[0]! : written;
+    const animation = result instanceof WorkingImage ? result.animation : undefined;
     let pipeline = bound(result instanceof WorkingImage ? result.open(true) : result);
     // The image the output's pixels come from: the last step's own result, or the image it built its pipeline on.
     const source = result instanceof WorkingImage ? result : image;
@@ -249,7 +254,7 @@ async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[
     // norotation leaves the pixels as stored: the Orientation tag goes with them, so viewers still show them upright.
     const { norotation, rotate } = lastStep.options as { norotation?: boolean; rotate?: number };
     const orientation = result instanceof WorkingImage || !norotation || rightAngle(rotate ?? 0) !== 0 ? 1 : source.traits.storedOrientation;
-    const encoded = await encode(pipeline, type, settings, keepProfile, orientation);
+    const encoded = await encode(pipeline, type, settings, keepProfile, orientation, animation);
     if (tagJpeg && encoded.type === 'jpeg') encoded.data = embedIccInJpeg(encoded.data, hiddenProfile);
     return { ...encoded, mime: mimeTypes[encoded.type], negotiated };
   };
@@ -264,6 +269,35 @@ async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[
       throw inStep(lastStep.label, classifyDecodeError(retryError));
     });
   }
+}
+
+/**
+ * One step: on the image, or on each frame of an animation alone (so nothing bleeds across frames, see animation.ts),
+ * or on the first frame for an operation that takes only that (the seed's Pillow blur).
+ */
+async function applyStep(image: WorkingImage, step: PreparedStep, context: OperationContext): Promise<Sharp | WorkingImage> {
+  if (!image.animation) return step.operation.apply(image, step.options, context);
+  if (step.operation.frames === 'first') return step.operation.apply(image.frames()[0]!, step.options, context);
+  const each = async (frame: WorkingImage, frames: OperationContext['frames']) => {
+    // Never `last`: a frame is not written alone, so it is left in sRGB like any intermediate.
+    const result = await step.operation.apply(frame, step.options, { ...context, last: false, frames });
+    return result instanceof WorkingImage ? result.open(true) : result;
+  };
+  return applyToFrames(image, each, context.limits, context.deadline);
+}
+
+/**
+ * Whether an animated upload must be read frame by frame: some type the request may be written as is GIF or WebP.
+ * Types resolve as in executeHere; with ignore_failure, any type an earlier step chose may be the one written.
+ */
+function keepsFrames(format: InputFormat, prepared: readonly PreparedStep[], negotiate: ExecuteOptions['negotiate']): boolean {
+  let type: OutputType = defaultOutputFor(format);
+  const types = [type];
+  for (const step of prepared) {
+    type = resolveType(step, type, negotiate);
+    types.push(type);
+  }
+  return (prepared.some((step) => step.ignoreFailure) ? types : [type]).some(canAnimate);
 }
 
 /** The deadline and a departed client end the request; ignore_failure only skips a step's own failures. */

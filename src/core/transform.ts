@@ -84,7 +84,11 @@ export async function processImage(image: WorkingImage, o: ProcessOptions, flags
   if (o.flop) (quarterTurn ? pipeline.flop() : pipeline.flip());
 
   const { finish } = plan;
-  if (finish.kind === 'smartcrop') {
+  if (finish.kind === 'smartcrop' && context.frames) {
+    // A frame of an animation: every frame is cut at the window the first frame's attention picked, so it holds still.
+    const { left, top } = await context.frames.once('smartcrop', () => attentionWindow(context.frames!.first, o, flags, context));
+    pipeline.resize(finish.width, finish.height, { fit: 'outside' }).extract({ left, top, width: finish.width, height: finish.height });
+  } else if (finish.kind === 'smartcrop') {
     // One cover resize both scales and picks the most interesting region, as bimg's scale + vips_smartcrop.
     pipeline.resize(finish.width, finish.height, { fit: 'cover', position: sharp.strategy.attention });
   } else {
@@ -109,8 +113,25 @@ export async function processImage(image: WorkingImage, o: ProcessOptions, flags
     pipeline.flatten({ background: { r, g, b } });
   }
   if (o.colorspace === 'bw') pipeline.toColourspace('b-w');
-  if (o.text) await addTextWatermark(pipeline, o.text, o, plan.output, deadline);
+  if (o.text) {
+    const text = o.text;
+    const render = () => renderWatermark(text, o, plan.output, deadline);
+    // Every frame of an animation gets the same text: rendered once.
+    const rendered = context.frames ? await context.frames.once('text', render) : await render();
+    addWatermark(pipeline, rendered, o);
+  }
   return pipeline;
+}
+
+/**
+ * Where smartcrop cuts `image`, in the scaled image: sharp's 'outside' resize scales exactly as its 'cover' does, so
+ * an extract there afterwards gives the cover crop's pixels.
+ */
+async function attentionWindow(image: WorkingImage, o: ProcessOptions, flags: ProcessFlags, context: OperationContext): Promise<{ left: number; top: number }> {
+  const pipeline = await processImage(image, o, flags, { ...context, frames: undefined });
+  const { info } = await context.deadline.bound(pipeline.raw()).toBuffer({ resolveWithObject: true });
+  // sharp reports the window's offset negated.
+  return { left: -(info.cropOffsetLeft ?? 0), top: -(info.cropOffsetTop ?? 0) };
 }
 
 /** Pango's size when a font description names none: 12 points. */
@@ -144,11 +165,11 @@ function renderBound(text: string, em: number, boxWidth: number): number {
 }
 
 /**
- * Draw the text, tiled or once at (margin, margin). Its size is known before the real render: letters taller than the
+ * Render the watermark text. Its size is known before the real render: letters taller than the
  * output, or a text predicted larger than it, is refused (it could never be drawn whole), so a request cannot make Pango
  * render gigapixels; what is rendered is about the output's size at most.
  */
-async function addTextWatermark(pipeline: Sharp, text: string, o: Partial<TextOptions>, size: { width: number; height: number }, deadline: Deadline): Promise<void> {
+async function renderWatermark(text: string, o: Partial<TextOptions>, size: { width: number; height: number }, deadline: Deadline): Promise<RenderedText> {
   const dpi = o.dpi || 150;
   const description = o.font || 'sans 10';
   const points = fontSize('font', description) ?? PANGO_DEFAULT_SIZE;
@@ -181,6 +202,13 @@ async function addTextWatermark(pipeline: Sharp, text: string, o: Partial<TextOp
   const rendered = await renderText(text, description, dpi, boxWidth, opacity, o.color, deadline);
   const { width, height } = rendered.info;
   if (width + margin > size.width || height + margin > size.height) throw tooLarge(width, height, '');
+  return rendered;
+}
+
+/** Draw rendered text, tiled or once at (margin, margin). */
+function addWatermark(pipeline: Sharp, rendered: RenderedText, o: Partial<TextOptions>): void {
+  const margin = o.margin || 0;
+  const { width, height } = rendered.info;
   const input = { raw: { width, height, channels: 4 as const } };
   pipeline.composite([
     o.noreplicate

@@ -16,6 +16,8 @@ export const pillowblur = defineOperation({
   field: 'img',
   params: {},
   outputType: 'jpeg',
+  // Pillow's Image.open() of a GIF or WebP gives its first frame, and filter() and save() work on that one.
+  frames: 'first',
   foreign: 'ignore',
   async apply(image, _options, { last, deadline }) {
     // As the last step, blur in the upload's own colour space and tag the JPEG with its profile: no colour transform

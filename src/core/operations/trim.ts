@@ -22,15 +22,17 @@ export const trim = defineOperation({
     equal_ver: param(boolean, false, 'Cut as much from the top as from the bottom (imgproxy equal_ver).'),
     ...outputParams,
   },
-  async apply(image, o, { deadline }) {
+  async apply(image, o, { deadline, frames }) {
     const { width, height } = image.size(true);
     // libvips refuses to trim under 3x3 (its noise filter's size): such an image has no border to find.
     if (width < 3 || height < 3) return image.open(true);
     const [r, g, b] = o.color ?? [];
-    const trimmed = image.open(true).trim({ threshold: o.threshold, ...(o.color ? { background: { r: r!, g: g!, b: b! } } : {}) });
-    if (!o.equal_hor && !o.equal_ver) return trimmed;
-    // libvips finds the box and crops in one go; the box alone is needed here, to widen it before cropping.
-    const { info } = await deadline.bound(trimmed.raw()).toBuffer({ resolveWithObject: true });
+    const trimmer = (from: typeof image) => from.open(true).trim({ threshold: o.threshold, ...(o.color ? { background: { r: r!, g: g!, b: b! } } : {}) });
+    if (!o.equal_hor && !o.equal_ver && !frames) return trimmer(image);
+    // libvips finds the box and crops in one go; the box alone is needed here, to widen it before cropping, or for an
+    // animation to cut every frame at the box found on the first (frames of different sizes make no animation).
+    const box = async (from: typeof image) => (await deadline.bound(trimmer(from).raw()).toBuffer({ resolveWithObject: true })).info;
+    const info = frames ? await frames.once('trim', () => box(frames.first)) : await box(image);
     let [left, top] = [-(info.trimOffsetLeft ?? 0), -(info.trimOffsetTop ?? 0)];
     let [right, bottom] = [width - left - info.width, height - top - info.height];
     if (o.equal_hor) left = right = Math.min(left, right);

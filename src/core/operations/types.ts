@@ -4,6 +4,7 @@
  * pipeline name and the library's registry are all derived from it; so is the type of the options `apply` receives.
  */
 import type { Sharp } from 'sharp';
+import type { FrameContext } from '../animation.js';
 import type { Deadline } from '../encoders/deadline.js';
 import { ImageError } from '../errors.js';
 import { checkKnownParams } from '../imaginary-params.js';
@@ -18,7 +19,15 @@ export interface OperationContext {
   readonly last: boolean;
   /** The request's one deadline: bound every sharp pipeline an operation runs itself with it. */
   readonly deadline: Deadline;
+  /** Set when the step runs on one frame of an animation (see animation.ts): the frame's place and the first frame. */
+  readonly frames?: FrameContext | undefined;
 }
+
+/**
+ * What a step does to an animated GIF or WebP that is written as one: runs on each frame alone (the default, and what
+ * every operation here does), or takes the first frame and leaves a still image, as Pillow's seed route does.
+ */
+export type FramePolicy = 'each' | 'first';
 
 type Result = Promise<Sharp | WorkingImage>;
 
@@ -67,6 +76,8 @@ export interface OperationSpec<S extends ParamSpecs> {
   decodeBox?(options: OptionsOf<S>): DecodeBox | 'unchanged';
   /** Whether this step does work libvips cannot interrupt (a text render), so the request runs where it can be killed. */
   isolate?(options: OptionsOf<S>): boolean;
+  /** Animated input: 'each' frame (the default) or the 'first' frame only. */
+  readonly frames?: FramePolicy;
   /** Returns a sharp pipeline still to run, or an image for the next step when no pixels need touching. */
   apply(image: WorkingImage, options: OptionsOf<S>, context: OperationContext): Result;
 }
@@ -83,6 +94,7 @@ export interface Operation {
   readonly required: readonly string[];
   readonly oneOf: readonly string[];
   readonly outputType: OutputType | undefined;
+  readonly frames: FramePolicy;
   /** Parse and check a step's raw parameters: its options, and the names given that it ignores. */
   parse(raw: Readonly<Record<string, unknown>>, source: Source): { options: StepOptions; ignored: string[] };
   isolate(options: StepOptions): boolean;
@@ -117,6 +129,7 @@ export function defineOperation<S extends ParamSpecs>(spec: OperationSpec<S>): O
     required,
     oneOf,
     outputType: spec.outputType,
+    frames: spec.frames ?? 'each',
     parse(raw: Readonly<Record<string, unknown>>, source: Source) {
       const options = parseParams(spec.params, raw, source);
       // imaginary checks every one of its parameters on every route: a bad value fails even where it is ignored.
