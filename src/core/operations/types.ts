@@ -18,6 +18,11 @@ export interface OperationContext {
   readonly last: boolean;
   /** The request's one deadline: bound every sharp pipeline an operation runs itself with it. */
   readonly deadline: Deadline;
+  /**
+   * The images this request's steps named by URL (see `remoteImages`), fetched before processing by whoever runs the
+   * pipeline: core itself never opens a connection. Absent when nothing was fetched.
+   */
+  readonly remote?: ReadonlyMap<string, Buffer> | undefined;
 }
 
 type Result = Promise<Sharp | WorkingImage>;
@@ -67,6 +72,8 @@ export interface OperationSpec<S extends ParamSpecs> {
   decodeBox?(options: OptionsOf<S>): DecodeBox | 'unchanged';
   /** Whether this step does work libvips cannot interrupt (a text render), so the request runs where it can be killed. */
   isolate?(options: OptionsOf<S>): boolean;
+  /** URLs of images this step needs, fetched before processing and handed to `apply` in `context.remote`. */
+  remoteImages?(options: OptionsOf<S>): readonly string[];
   /** Returns a sharp pipeline still to run, or an image for the next step when no pixels need touching. */
   apply(image: WorkingImage, options: OptionsOf<S>, context: OperationContext): Result;
 }
@@ -86,6 +93,7 @@ export interface Operation {
   /** Parse and check a step's raw parameters: its options, and the names given that it ignores. */
   parse(raw: Readonly<Record<string, unknown>>, source: Source): { options: StepOptions; ignored: string[] };
   isolate(options: StepOptions): boolean;
+  remoteImages(options: StepOptions): readonly string[];
   decodeBox(options: StepOptions): DecodeBox | 'unchanged' | undefined;
   apply(image: WorkingImage, options: StepOptions, context: OperationContext): Result;
 }
@@ -128,6 +136,7 @@ export function defineOperation<S extends ParamSpecs>(spec: OperationSpec<S>): O
       return { options, ignored };
     },
     isolate: (options: StepOptions) => spec.isolate?.(own(options)) ?? false,
+    remoteImages: (options: StepOptions) => spec.remoteImages?.(own(options)) ?? [],
     decodeBox: (options: StepOptions) => spec.decodeBox?.(own(options)),
     apply: (image: WorkingImage, options: StepOptions, context: OperationContext) => spec.apply(image, own(options), context),
   });
