@@ -6,12 +6,14 @@ import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } fr
 import { checkPresets } from '../core/pipeline.js';
 import type { Presets } from '../core/presets.js';
 import { noStoreOnErrors, type CacheOptions } from './cache.js';
-import { buildOpenApiDocument } from './openapi.js';
+import { buildOpenApiDocument, remoteSourcePaths } from './openapi.js';
 import { accessPlugin, type AccessOptions } from './plugins/access/index.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { defaultUploadPace, type UploadPace } from './input.js';
 import { serializeRequest } from './logging.js';
 import { clientErrorHandler, errorHandler, problemFor, sendProblem } from './problem.js';
+import { resolveRemote, type RemoteSettings } from './remote/options.js';
+import { createRemoteSource } from './remote/source.js';
 import { imageRoutes } from './routes/images.js';
 import { metaRoutes } from './routes/meta.js';
 import { wrongMethodRoutes } from './routes/wrong-method.js';
@@ -32,6 +34,8 @@ export interface AppOptions {
   cache?: CacheOptions;
   /** Named pipelines, {"avatar": [steps]}: POST /preset/{name} and pipeline steps {"operation":"preset","params":{"name":…}}. */
   presets?: Presets;
+  /** Remote sources (GET ?url=, /watermarkimage): off unless `enabled`, then guarded (docs/remote-sources.md). */
+  remote?: Partial<RemoteSettings>;
 }
 
 
@@ -40,6 +44,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   const presets = options.presets ?? {};
   // Library users pass presets here directly: refuse a bad one now, not on the request that uses it.
   checkPresets(presets, limits);
+  const remote = createRemoteSource(resolveRemote(options.remote));
   const app = Fastify({
     logger: options.logger ? { ...(options.logger === true ? {} : options.logger), serializers: { req: serializeRequest } } : false,
     // Uploads are read by our own parsers with the upload limit; this bounds everything else.
@@ -62,7 +67,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.decorate('pixelpress', { scheduler: createScheduler(schedulerOptions(options.scheduler)), draining: false });
   app.setErrorHandler(errorHandler);
   await app.register(accessPlugin, options.access ?? {});
-  const document = buildOpenApiDocument(presets);
+  app.addHook('onClose', () => remote.close());
+  const document = buildOpenApiDocument(presets, { remoteSources: remote.enabled });
   await app.register(swagger, { mode: 'static', specification: { document: document as never } });
   // `urls` makes the top bar name the document users are told about, /openapi.json, instead of the plugin's /docs/json.
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: true, deepLinking: true, urls: [{ url: '/openapi.json', name: 'pixelpress /openapi.json' }] } });
@@ -71,8 +77,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(noStoreOnErrors);
   await app.register(metricsPlugin);
   await app.register(metaRoutes);
-  await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode }, pace: { ...defaultUploadPace, ...options.upload }, cache: options.cache ?? {}, presets });
+  await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode }, pace: { ...defaultUploadPace, ...options.upload }, cache: options.cache ?? {}, presets, remote });
 
-  wrongMethodRoutes(app, (document as { paths: Record<string, Record<string, unknown>> }).paths);
+  wrongMethodRoutes(app, (document as { paths: Record<string, Record<string, unknown>> }).paths, new Set(remoteSourcePaths()));
   return app;
 }

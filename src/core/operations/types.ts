@@ -90,6 +90,8 @@ export interface Operation {
   readonly required: readonly string[];
   readonly oneOf: readonly string[];
   readonly outputType: OutputType | undefined;
+  /** Whether the step names images by URL (remoteImages), which are fetched before it runs. */
+  readonly fetches: boolean;
   /** Parse and check a step's raw parameters: its options, and the names given that it ignores. */
   parse(raw: Readonly<Record<string, unknown>>, source: Source): { options: StepOptions; ignored: string[] };
   isolate(options: StepOptions): boolean;
@@ -125,6 +127,7 @@ export function defineOperation<S extends ParamSpecs>(spec: OperationSpec<S>): O
     required,
     oneOf,
     outputType: spec.outputType,
+    fetches: spec.remoteImages !== undefined,
     parse(raw: Readonly<Record<string, unknown>>, source: Source) {
       const options = parseParams(spec.params, raw, source);
       // imaginary checks every one of its parameters on every route: a bad value fails even where it is ignored.

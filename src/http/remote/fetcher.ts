@@ -140,7 +140,7 @@ export function createRemoteFetcher(remote: ResolvedRemote): RemoteFetcher {
       });
       const { statusCode, headers, body } = response;
       if (redirectStatuses.has(statusCode)) {
-        body.destroy();
+        discard(body);
         const location = headers.location;
         if (typeof location !== 'string' || location === '') throw new ImageError('PP_REMOTE_TOO_MANY_REDIRECTS', `The remote server answered ${statusCode} without a Location`);
         if (redirects >= remote.maxRedirects) {
@@ -150,7 +150,7 @@ export function createRemoteFetcher(remote: ResolvedRemote): RemoteFetcher {
         continue;
       }
       if (statusCode !== 200) {
-        body.destroy();
+        discard(body);
         throw new ImageError('PP_REMOTE_STATUS', `error fetching remote http image: (status=${statusCode}) (url=${url.href})`, { upstreamStatus: statusCode });
       }
       return readLimited(body, Number(headers['content-length']), remote.maxBytes);
@@ -180,11 +180,17 @@ export function createRemoteFetcher(remote: ResolvedRemote): RemoteFetcher {
   return { fetchImage, close: () => agent.close() };
 }
 
+/** Drop a body unread: destroying it closes the connection, and its abort error has nobody to tell. */
+function discard(body: { destroy(): void; on(event: 'error', listener: () => void): unknown }): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
 /** The body, refused as soon as it passes `maxBytes`: first by its declared length, then by the bytes that come. */
-async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }, declared: number, maxBytes: number): Promise<Buffer> {
+async function readLimited(body: AsyncIterable<Buffer> & Parameters<typeof discard>[0], declared: number, maxBytes: number): Promise<Buffer> {
   const tooLarge = (detail: string) => new ImageError('PP_REMOTE_TOO_LARGE', `The remote image ${detail} (PP_REMOTE_MAX_BYTES)`);
   if (declared > maxBytes) {
-    body.destroy();
+    discard(body);
     throw tooLarge(`declares ${declared} bytes, over the limit of ${maxBytes} bytes`);
   }
   const chunks: Buffer[] = [];
@@ -192,7 +198,7 @@ async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }, de
   for await (const chunk of body) {
     length += chunk.length;
     if (length > maxBytes) {
-      body.destroy();
+      discard(body);
       throw tooLarge(`sent more than the limit of ${maxBytes} bytes${Number.isFinite(declared) ? ` (it declared ${declared})` : ''}; the download was cut there`);
     }
     chunks.push(chunk);
