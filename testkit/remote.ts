@@ -54,13 +54,17 @@ export async function startOrigin(address: string, routes: Record<string, Handle
   return origin;
 }
 
-/** A resolver standing in for DNS: each name answers from its list, one entry per lookup, the last one repeated. */
+/**
+ * A resolver standing in for DNS: each name answers from its list, one entry per lookup, the last one repeated; an
+ * empty list never answers (a resolver that hangs); an unlisted name is ENOTFOUND.
+ */
 export function fakeDns(answers: Record<string, string[]>): { lookup: LookupFunction; calls: Record<string, number> } {
   const calls: Record<string, number> = {};
   const lookup = ((hostname: string, options: { all?: boolean }, callback: (err: NodeJS.ErrnoException | null, address: unknown, family?: number) => void) => {
     const list = answers[hostname];
     const count = (calls[hostname] = (calls[hostname] ?? 0) + 1);
     if (!list) return process.nextTick(() => callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), undefined));
+    if (list.length === 0) return;
     const address = list[Math.min(count, list.length) - 1]!;
     const family = isIP(address);
     process.nextTick(() => (options.all ? callback(null, [{ address, family }]) : callback(null, address, family)));

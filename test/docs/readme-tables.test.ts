@@ -52,7 +52,7 @@ test('the environment tables name every variable the server reads, and only thos
     ...Object.values(limitEnv),
     ...[...config.matchAll(/(?:FromEnv\(env, |env\.)'?(PP_[A-Z_]+|PORT|HOST|LOG_LEVEL)/g)].map((m) => m[1]!),
   ]);
-  const tables = section('Limits and configuration') + section('Access control');
+  const tables = section('Limits and configuration') + section('Access control') + section('Remote sources');
   const documented = new Set([...tables.matchAll(/^\| `([A-Z_]+)`(?: \/ `([A-Z_]+)`)? \|/gm)].flatMap((m) => [m[1]!, m[2]].filter((name): name is string => Boolean(name))));
   assert.deepEqual([...documented].sort(), [...read].sort());
 });

@@ -64,6 +64,7 @@ before(async () => {
     // Rebinding: the first answer (the check) is the allowed origin, every later one (the connection) is internal.
     'rebind.test': [publicAddress, internalAddress],
     'rebind-meta.test': [publicAddress, '169.254.169.254'],
+    'hang.test': [],
   });
   app = await remoteApp({ maxBytes: LIMIT, maxRedirects: 2, timeoutSeconds: 120 }, dns.lookup);
 });
@@ -195,13 +196,16 @@ test('allowlist: a host or path it does not list is refused, on the first URL an
   }
 });
 
-test('a slow answer is cut at the time limit: 504 PP_REMOTE_TIMEOUT', async () => {
+test('a slow answer, or a DNS that never answers, is cut at the time limit: 504 PP_REMOTE_TIMEOUT', async () => {
   // Headers never come. 1 s is the shortest limit there is; the server never answers, so no speed is assumed.
   const stalled = await startOrigin(publicAddress, { '/stall': () => {} });
   const slow = await remoteApp({ timeoutSeconds: 1 }, dns.lookup);
   try {
     const response = await slow.inject({ method: 'GET', url: `/resize?width=32&url=${encodeURIComponent(`http://images.test:${stalled.port}/stall`)}` });
     assertProblem(response, 504, 'PP_REMOTE_TIMEOUT', /not fetched within 1 s/);
+    // A resolver that never answers is cut by the same deadline.
+    const hung = await slow.inject({ method: 'GET', url: `/resize?width=32&url=${encodeURIComponent('http://hang.test/a.png')}` });
+    assertProblem(hung, 504, 'PP_REMOTE_TIMEOUT', /not fetched within 1 s/);
   } finally {
     await slow.close();
     await stalled.close();

@@ -91,7 +91,7 @@ export function createRemoteFetcher(remote: ResolvedRemote): RemoteFetcher {
   const agent = new Agent({ connect, connectTimeout: remote.timeoutMs });
 
   /** Scheme, credentials, allowlist, and the host's addresses: before any connection, for each URL followed. */
-  const checkUrl = async (url: URL): Promise<void> => {
+  const checkUrl = async (url: URL, signal: AbortSignal): Promise<void> => {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new ImageError('PP_REMOTE_URL_INVALID', `Only http: and https: URLs are fetched, not ${url.protocol}`);
     }
@@ -107,7 +107,8 @@ export function createRemoteFetcher(remote: ResolvedRemote): RemoteFetcher {
     }
     let addresses: LookupAddress[];
     try {
-      addresses = await resolveAll(host);
+      // A resolver that never answers must not outlive the deadline.
+      addresses = await untilAborted(resolveAll(host), signal);
     } catch (err) {
       throw new ImageError('PP_REMOTE_UNREACHABLE', `error fetching remote http image: ${host} does not resolve (${(err as NodeJS.ErrnoException).code ?? 'lookup failed'})`, { cause: err });
     }
@@ -128,8 +129,7 @@ export function createRemoteFetcher(remote: ResolvedRemote): RemoteFetcher {
   const fetchOnce = async (first: URL, signal: AbortSignal): Promise<Buffer> => {
     let url = first;
     for (let redirects = 0; ; redirects++) {
-      await checkUrl(url);
-      signal.throwIfAborted();
+      await checkUrl(url, signal);
       const response = await request(url, {
         dispatcher: agent,
         method: 'GET',
@@ -178,6 +178,16 @@ export function createRemoteFetcher(remote: ResolvedRemote): RemoteFetcher {
   };
 
   return { fetchImage, close: () => agent.close() };
+}
+
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 /** Drop a body unread: destroying it closes the connection, and its abort error has nobody to tell. */
