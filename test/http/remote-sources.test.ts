@@ -196,6 +196,20 @@ test('allowlist: a host or path it does not list is refused, on the first URL an
   }
 });
 
+test("allowlist entries follow imaginary's -allowed-origins: scheme ignored, *. for subdomains, path prefixes, ports", async () => {
+  const { parseOrigins, originAllowed } = await import('../../src/http/remote/origins.js');
+  const origins = parseOrigins(['https://s3.example.com/bucket', '*.cdn.example.net', 'img.example.org:8443/a*']);
+  const allowed = (url: string) => originAllowed(origins, new URL(url));
+  assert.ok(allowed('http://s3.example.com/bucket/cat.jpg'));
+  assert.ok(!allowed('https://s3.example.com/bucket-private/cat.jpg'), 'a path without / gets one');
+  assert.ok(!allowed('https://s3.example.com/bucket/../secret/cat.jpg'), 'dot segments are resolved before matching');
+  assert.ok(allowed('https://cdn.example.net/x.png') && allowed('https://a.b.cdn.example.net/x.png'));
+  assert.ok(!allowed('https://evilcdn.example.net/x.png') && !allowed('https://cdn.example.net.evil.com/x.png'));
+  assert.ok(allowed('https://img.example.org:8443/abc.png') && !allowed('https://img.example.org/abc.png'));
+  assert.ok(!allowed('https://CDN.example.net@evil.com/x.png'), 'credentials do not make a host');
+  assert.equal(parseOrigins(['*']), 'any');
+});
+
 test('a slow answer, or a DNS that never answers, is cut at the time limit: 504 PP_REMOTE_TIMEOUT', async () => {
   // Headers never come. 1 s is the shortest limit there is; the server never answers, so no speed is assumed.
   const stalled = await startOrigin(publicAddress, { '/stall': () => {} });
@@ -218,6 +232,18 @@ test('a fetch writes nothing to storage', { skip: process.platform !== 'linux' }
   const before = writes();
   for (let i = 0; i < 3; i++) assert.equal((await get(`${pub}/photo.png`)).statusCode, 200);
   assert.equal(writes() - before, 0);
+});
+
+test('configuration: off by default; on needs PP_ALLOWED_ORIGINS; limits from the environment; no HEAD fetches', async () => {
+  const { configFromEnv } = await import('../../src/process/config.js');
+  assert.equal(configFromEnv({}).remote.enabled, false);
+  assert.throws(() => configFromEnv({ PP_ENABLE_URL_SOURCE: 'true' }), /PP_ALLOWED_ORIGINS is empty/);
+  assert.throws(() => configFromEnv({ PP_ENABLE_URL_SOURCE: 'true', PP_ALLOWED_ORIGINS: 'http://user@x.com' }), /PP_ALLOWED_ORIGINS/);
+  const remote = configFromEnv({ PP_ENABLE_URL_SOURCE: 'yes', PP_ALLOWED_ORIGINS: 'a.com, *.b.org/img/', PP_REMOTE_MAX_BYTES: '1000', PP_REMOTE_TIMEOUT_SECONDS: '3', PP_REMOTE_MAX_REDIRECTS: '0' }).remote;
+  assert.deepEqual(remote, { enabled: true, allowedOrigins: ['a.com', '*.b.org/img/'], maxBytes: 1000, timeoutSeconds: 3, maxRedirects: 0 });
+  const head = await app.inject({ method: 'HEAD', url: `/resize?width=10&url=${encodeURIComponent(`${pub}/photo.png`)}` });
+  assert.equal(head.statusCode, 405);
+  assert.equal(head.headers.allow, 'GET, POST');
 });
 
 test('the test switch cannot be enabled by accident', async () => {

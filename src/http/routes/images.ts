@@ -197,7 +197,8 @@ export async function imageRoutes(
   // With remote sources on, every image route of imaginary's is also a GET taking the image from ?url=.
   const routes = (path: string, handler: (request: FastifyRequest, reply: FastifyReply) => unknown) => {
     app.post(path, handler);
-    if (remote.enabled && path !== '/') app.get(path, { config: { remoteSource: true } }, handler);
+    // No automatic HEAD: it would fetch and process for nothing (and imaginary answers HEAD 405).
+    if (remote.enabled && path !== '/') app.get(path, { config: { remoteSource: true }, exposeHeadRoute: false }, handler);
   };
 
   for (const operation of operations) {
