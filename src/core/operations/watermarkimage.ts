@@ -13,6 +13,10 @@ import { remoteImage } from '../remote-images.js';
 import { processImage } from '../transform.js';
 import { defineOperation, type OperationContext } from './types.js';
 
+/** Any string up to 2 KiB; check() below refuses what is not an http(s) URL with its own code, as the fetch would. */
+const plainUrl = text(2048);
+const imageUrl = { ...plainUrl, schema: { ...plainUrl.schema, format: 'uri', example: 'https://images.example.com/logo.png' } };
+
 /** A fetched overlay is never an SVG: rendering one cannot be interrupted, and its references would need guarding too. */
 const overlayPolicy = { lenient: false, svg: false } as const;
 
@@ -26,7 +30,7 @@ export const watermarkImage = defineOperation({
     'and draws it over this one at (left, top), cut at the edges, its alpha multiplied by opacity (0 or absent: 1). ' +
     'The common parameters (width, height, ...) apply to this image first. An SVG overlay is refused.',
   params: {
-    image: param(text(2048), '', 'URL (http or https) of the image to overlay.'),
+    image: param(imageUrl, '', 'URL (http or https) of the image to overlay.'),
     top: { ...imaginaryParams.top, description: 'Top offset of the overlay in pixels.' },
     left: { ...imaginaryParams.left, description: 'Left offset of the overlay in pixels.' },
     opacity: { ...imaginaryParams.opacity, description: 'Overlay opacity 0-1; 0 or absent means 1, as in imaginary.' },
