@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import sharp from 'sharp';
 import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
 import { decode, photo, psnr } from '../../testkit/images.js';
@@ -111,6 +112,24 @@ test('a fetched image is processed exactly as the same bytes uploaded', async ()
   assert.deepEqual([info.json().width, info.json().height], [320, 240]);
   const hop = await get(`${pub}/hop`);
   assert.equal(hop.statusCode, 200, 'one redirect within the limit is followed');
+});
+
+test('with remote sources on, /docs lists GET ?url= on every image route, as a valid document, each one served', async () => {
+  const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { get?: { operationId: string; parameters: { name: string; required: boolean }[] } }> };
+  await SwaggerParser.validate(structuredClone(document) as never);
+  const gets = Object.entries(document.paths).filter(([, methods]) => methods.get?.operationId.endsWith('FromUrl'));
+  assert.ok(gets.length > 30, `${gets.length} GET routes`);
+  for (const [path, methods] of gets) {
+    assert.deepEqual(methods.get!.parameters[0], { ...methods.get!.parameters[0], name: 'url', required: true });
+    assert.ok(app.hasRoute({ method: 'GET', url: path }), path);
+  }
+  assert.ok(gets.some(([path]) => path === '/pipeline') && gets.some(([path]) => path === '/info'));
+  const steps = encodeURIComponent(JSON.stringify([{ operation: 'fit', params: { width: 50, height: 50 } }]));
+  const pipeline = await app.inject({ method: 'GET', url: `/pipeline?operations=${steps}&url=${encodeURIComponent(`${pub}/photo.png`)}` });
+  assert.equal(pipeline.statusCode, 200, pipeline.body);
+  assert.equal(pipeline.headers['image-width'], '50');
+  assert.equal(pipeline.headers['pp-ignored-params'], undefined, 'url is the source, not an ignored parameter');
+  assertProblem(await app.inject({ method: 'GET', url: '/resize?width=10' }), 400, 'PP_MISSING_PARAM', /url/);
 });
 
 test('literal private addresses, in every notation, are refused before any connection', async () => {
