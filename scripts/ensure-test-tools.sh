@@ -2,7 +2,7 @@
 # Debian tools the tests compare against or drive: Chromium for the /docs browser test (playwright's own browser
 # download cannot work offline), Pillow and a camera photograph (mate-backgrounds) for the filter references, and the decoder references heif-enc/heif-convert
 # (libheif-examples, with the x265/libde265 plugins where the release splits them out), pdftoppm (poppler-utils) and
-# ImageMagick. Install whatever is missing when we may; otherwise say so: those tests fail under CI=true and skip
+# ImageMagick, and tmux: a real terminal for the CLI's progress bar. Install whatever is missing when we may; otherwise say so: those tests fail under CI=true and skip
 # loudly elsewhere.
 set -euo pipefail
 need=()
@@ -11,6 +11,7 @@ need=()
 [ -x /usr/bin/heif-enc ] && [ -x /usr/bin/heif-convert ] || need+=(libheif-examples)
 [ -x /usr/bin/pdftoppm ] || need+=(poppler-utils)
 [ -x /usr/bin/convert ] || need+=(imagemagick)
+command -v tmux >/dev/null || need+=(tmux)
 # A real camera photograph for the filter references (the bench uses the same package).
 [ -f /usr/share/backgrounds/mate/nature/Storm.jpg ] || need+=(mate-backgrounds)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi

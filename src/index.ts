@@ -16,3 +16,5 @@ export type { Limits } from './core/limits.js';
 export { ringBlur, ringBlurAsync, ringBlurKernel } from './core/ring-blur/index.js';
 export { buildApp } from './http/app.js';
 export type { AppOptions } from './http/app.js';
+export { pixelpress } from './http/plugin.js';
+export type { PixelpressOptions } from './http/plugin.js';

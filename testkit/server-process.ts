@@ -54,11 +54,13 @@ const START_TIMEOUT_MS = 30_000;
 export interface StartOptions {
   /** A command to run the server under, e.g. unshare; it must exec `node dist/process/server.js` appended to it. */
   prefix?: readonly string[];
+  /** What starts the server instead of `node dist/process/server.js`, e.g. the CLI's `serve` with its flags. */
+  command?: readonly string[];
 }
 
 export async function startServer(env: Record<string, string>, options: StartOptions = {}): Promise<ServerProcess> {
   await ensureBuilt();
-  const [command, ...args] = options.prefix?.length ? [...options.prefix, process.execPath, entry] : [process.execPath, entry];
+  const [command, ...args] = [...(options.prefix ?? []), ...(options.command ?? [process.execPath, entry])] as [string, ...string[]];
   const child = spawn(command, args, {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

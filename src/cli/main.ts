@@ -12,6 +12,7 @@ import { version } from '../version.js';
 import { problemOf, runBatch } from './batch.js';
 import { expandInputs, fileProblem, isDirectory, outputPathFor, typeFromPath } from './files.js';
 import { createProgress } from './progress.js';
+import { serve, serveUsage } from './serve.js';
 
 const usage = `Usage: pixelpress <command> [--param value ...] [input ...] [-o output]
 
@@ -19,6 +20,7 @@ Commands:
   ${operations.map((operation) => `${operation.name.padEnd(11)} ${operation.summary}`).join('\n  ')}
   pipeline    Run --operations '<JSON array>' or --pipeline ops.json (imaginary's /pipeline format)
   info        Print the image's metadata as JSON
+  serve       Start the HTTP service (--port 9000 --workers 2 ...; pixelpress help serve lists every flag)
   help <cmd>  Show the parameters of a command
 
 Inputs are files or folders (a folder stands for the files in it); none, or -, reads stdin.
@@ -85,6 +87,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'help') {
     const topic = rest[0] ?? '';
+    if (topic === 'serve') {
+      process.stdout.write(`${serveUsage()}\n`);
+      return 0;
+    }
     if (topic !== '' && !findOperation(topic)) {
       process.stderr.write(`pixelpress: no command ${JSON.stringify(topic)}\n\n${usage}\n`);
       return 2;
@@ -92,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${helpFor(topic)}\n`);
     return 0;
   }
+  if (command === 'serve') return serve(rest);
   // Before anything is read: an unknown command must not wait for stdin to close.
   if (command !== 'info' && command !== 'pipeline' && !findOperation(command)) {
     process.stderr.write(`pixelpress: unknown command ${JSON.stringify(command)}\n\n${usage}\n`);

@@ -121,7 +121,10 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
   if (problem.code === 'PP_PAYLOAD_TOO_LARGE' || problem.code === 'PP_UPLOAD_TOO_SLOW') reply.header('Connection', 'close');
   // Set here as well as by the access plugin: Fastify's framework errors (a bad URL) skip the route's hooks.
   reply.header('X-Content-Type-Options', 'nosniff');
-  return reply.code(problem.status).type('application/problem+json').send(problem);
+  // Under the plugin's prefix the problem pages are at {prefix}/problems/{code}.
+  const prefix = reply.server.prefix;
+  const body = prefix && problem.type.startsWith('/') ? { ...problem, type: `${prefix}${problem.type}` } : problem;
+  return reply.code(problem.status).type('application/problem+json').send(body);
 }
 
 /**

@@ -147,3 +147,19 @@ function remoteFromEnv(env: NodeJS.ProcessEnv): RemoteOptions {
   resolveRemote(remote);
   return remote;
 }
+
+/**
+ * Every environment variable configFromEnv reads, found by running it on an empty environment that records each
+ * name asked for: a new setting is listed (for `pixelpress serve` flags and the docs' checks) without a second table.
+ */
+export function configEnvNames(): string[] {
+  const names = new Set<string>();
+  const recorder = new Proxy({} as NodeJS.ProcessEnv, {
+    get(_target, name) {
+      if (typeof name === 'string') names.add(name);
+      return undefined;
+    },
+  });
+  configFromEnv(recorder);
+  return [...names];
+}

@@ -1,6 +1,7 @@
 /** The process: a supervisor with PP_WORKERS workers (default: one per core), or the server itself with PP_WORKERS=0. */
 import cluster from 'node:cluster';
 import sharp from 'sharp';
+import { ringBlurKernel } from '../core/ring-blur/index.js';
 import { buildApp } from '../http/app.js';
 import { configFromEnv, type ServerConfig } from './config.js';
 import { useOwnFontconfig } from './fontconfig.js';
@@ -49,6 +50,16 @@ async function serve(config: ServerConfig): Promise<void> {
 
   await app.listen({ host: config.host, port: config.port });
   if (!cluster.isWorker) app.log.info(`docs at http://${config.host}:${config.port}/docs`);
+  if (!cluster.isWorker || cluster.worker?.id === 1) logRingBlurKernel(app.log);
+}
+
+/**
+ * Which Pillow-BLUR kernel the seed route runs. npm 11 skips a dependency's install scripts until the user approves
+ * them, so an install from the registry usually has no native addon: say so once, with the fix, rather than be slow.
+ */
+function logRingBlurKernel(log: { info(o: object, m: string): void; warn(o: object, m: string): void }): void {
+  if (ringBlurKernel.startsWith('native')) log.info({ ringBlurKernel }, 'Pillow BLUR kernel');
+  else log.warn({ ringBlurKernel }, 'Pillow BLUR runs on the TypeScript kernel, about 15x slower than the native addon: build it with `npm run build:native` in the package folder (docs/deploy.md)');
 }
 
 useOwnFontconfig();

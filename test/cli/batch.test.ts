@@ -1,6 +1,6 @@
 /**
  * The CLI over many files, as a user runs it: a real process, real files in a scratch folder, pipes for stdout and
- * stderr (plain progress lines), a pseudo-terminal from util-linux `script` for the redrawn progress bar, and every
+ * stderr (plain progress lines), a real terminal (a detached tmux session) for the redrawn progress bar, and every
  * written image decoded and compared with a reference computed here.
  */
 import assert from 'node:assert/strict';
@@ -54,7 +54,10 @@ before(async () => {
   }
 });
 
-after(() => rmSync(work, { recursive: true, force: true }));
+after(() => {
+  spawnSync('tmux', ['-L', `pixelpress-test-${process.pid}`, 'kill-server']);
+  rmSync(work, { recursive: true, force: true });
+});
 
 test(`resize over ${COUNT} files with one bad file: the rest are written and match a reference, the bad one is named, exit 1`, { timeout: 120_000 }, async () => {
   const files = names.map((name) => `in/${name}`);
@@ -147,22 +150,46 @@ test('--version prints the package version; --jobs must be a positive integer; a
 });
 
 /** Run the CLI on a pseudo-terminal (util-linux script): stdout and stderr are a TTY, as in an interactive shell. */
-function onTerminal(args: string[]) {
+const tmuxMissing = spawnSync('tmux', ['-V']).status !== 0;
+let sessions = 0;
+
+/**
+ * Runs the CLI in a detached tmux session, a real terminal 100 columns wide. Every byte written to it is recorded
+ * (pipe-pane), and the screen is captured when the command ends: tmux's wait-for channels order the steps, no sleeps.
+ */
+function onTerminal(args: string[]): { status: number; screen: string; written: string } {
+  const tmux = (...words: string[]) => spawnSync('tmux', ['-L', `pixelpress-test-${process.pid}`, ...words], { encoding: 'utf8' });
+  const session = `s${sessions++}`;
+  const record = join(work, `${session}.written`);
   const command = [process.execPath, '--import', tsx, join(root, 'src/cli/main.ts'), ...args].map((word) => `'${word}'`).join(' ');
-  return spawnSync('script', ['-qec', command, '/dev/null'], { cwd: work, encoding: 'utf8', env: { ...process.env, COLUMNS: '100' } });
+  const script = `tmux wait-for go-${session}; ${command}; echo "EXIT=$?"; tmux wait-for -S done-${session}; sleep 600`;
+  assert.equal(tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '40', '-c', work, script).status, 0);
+  try {
+    assert.equal(tmux('pipe-pane', '-o', '-t', session, `cat > '${record}'`).status, 0);
+    // The -L server's socket is what `tmux` inside the session must use too: it inherits $TMUX, which names it.
+    tmux('wait-for', '-S', `go-${session}`);
+    tmux('wait-for', `done-${session}`);
+    const screen = tmux('capture-pane', '-p', '-t', session).stdout;
+    const status = Number(/EXIT=(\d+)/.exec(screen)?.[1] ?? -1);
+    return { status, screen, written: readFileSync(record, 'utf8') };
+  } finally {
+    tmux('kill-session', '-t', session);
+  }
 }
 
-test('on a terminal: a progress bar redrawn in place, failures kept above it, no image bytes on the screen', { skip: spawnSync('script', ['-V']).status !== 0 && 'util-linux script is missing' }, () => {
+test('on a terminal: a progress bar redrawn in place, failures kept above it, no image bytes on the screen', { skip: tmuxMissing && process.env.CI !== 'true' && 'tmux is missing (npm test installs it as root)' }, () => {
+  assert.ok(!tmuxMissing, 'tmux is installed');
   const files = names.slice(10, 20).map((name) => `in/${name}`);
   const batch = onTerminal(['flip', '--jobs', '2', ...files, '-o', 'tty/']);
-  assert.equal(batch.status, 1, batch.stdout);
-  const screen = batch.stdout;
-  assert.match(screen, /\r\x1b\[K\[#{24}\] 10\/10 {2}[\d.]+ files\/s {2}ETA 0:00 {2}1 failed/);
-  assert.match(screen, /\r\x1b\[Kpixelpress: in\/p17-broken\.jpg: PP_UNSUPPORTED_MEDIA/);
-  // Successes are counted by the bar, not listed.
-  assert.doesNotMatch(screen, /\[\d+\/10\] in\//);
-  assert.match(screen, /9 of 10 files written to tty\//);
+  assert.equal(batch.status, 1, batch.screen);
+  // Drawn while it ran: the bar with done/total, throughput and ETA, up to the last file.
+  assert.match(batch.written, /\[#{24}\] 10\/10 {2}[\d.]+ files\/s {2}ETA \d+s {2}1 failed/);
+  // What stays on the screen: the failure above where the bar was, the summary, and neither the bar nor the successes.
+  assert.match(batch.screen, /^pixelpress: in\/p17-broken\.jpg: PP_UNSUPPORTED_MEDIA/m);
+  assert.match(batch.screen, /^pixelpress: 9 of 10 files written to tty\/; 1 failed:$/m);
+  assert.doesNotMatch(batch.screen, /files\/s/);
+  assert.doesNotMatch(batch.screen, /in\/p1\d\.jpg ->/);
   const toScreen = onTerminal(['flip', `in/${names[0]}`]);
   assert.equal(toScreen.status, 2);
-  assert.match(toScreen.stdout, /not writing image data to a terminal/);
+  assert.match(toScreen.screen, /not writing image data to a terminal/);
 });

@@ -7,15 +7,45 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { photo } from '../../testkit/images.js';
+import { decode, photo, psnr } from '../../testkit/images.js';
 
 const root = new URL('../../', import.meta.url).pathname;
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+/** The README's TypeScript examples under "CLI and library": the library one, then the plugin one. */
+const [libraryExample, pluginExample] = [...(/## CLI and library\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? '').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
+/** The same code for CommonJS: each `import ... from` becomes `await import()` inside an async function. */
+function asCommonJs(code: string): string {
+  const body = code
+    .replace(/^import (\w+) from '([^']+)';$/gm, "const { default: $1 } = await import('$2');")
+    .replace(/^import \{([^}]+)\} from '([^']+)';$/gm, "const {$1} = await import('$2');");
+  assert.doesNotMatch(body, /^import /m, 'every import was rewritten');
+  return `(async () => {\n${body}\n})().catch((err) => { console.error(err); process.exit(1); });\n`;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  probe.close();
+  return port;
+}
+
+/** Polls until something answers on `url` (a server starting up), or the child exits, or 30 s pass. */
+async function waitForAnswer(url: string, child: { exitCode: number | null }, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    if (await fetch(url).then(() => true, () => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100)); // polling the port until it listens
+  }
+  assert.fail(`nothing answered ${url}: ${output()}`);
+}
 const work = mkdtempSync(join(tmpdir(), 'pixelpress-package-'));
 const consumer = join(work, 'consumer');
 let tarball = '';
@@ -73,10 +103,7 @@ test('the installed bin runs and prints its version', () => {
 });
 
 test('the installed server starts and processes an image', { timeout: 60_000 }, async () => {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
+  const port = await freePort();
   const child = spawn(process.execPath, [join(consumer, 'node_modules/pixelpress/dist/process/server.js')], {
     env: { PATH: process.env.PATH, PORT: String(port), PP_WORKERS: '0', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -86,14 +113,8 @@ test('the installed server starts and processes an image', { timeout: 60_000 }, 
   child.stderr.on('data', (chunk: Buffer) => (output += chunk));
   try {
     const base = `http://127.0.0.1:${port}`;
-    // A worker starts in about 1 s here; the deadline allows for a loaded machine.
-    const deadline = Date.now() + 30_000;
-    let health: Response | undefined;
-    while (!health && Date.now() < deadline && child.exitCode === null) {
-      health = await fetch(`${base}/health`).catch(() => undefined);
-      if (!health) await new Promise((resolve) => setTimeout(resolve, 100)); // polling the port until it listens
-    }
-    assert.equal(health?.status, 200, output);
+    await waitForAnswer(`${base}/health`, child, () => output);
+    assert.equal((await fetch(`${base}/health`)).status, 200, output);
     const input = await photo(400, 300);
     const answer = await fetch(`${base}/resize?width=200&type=png`, { method: 'POST', body: new Uint8Array(input), headers: { 'Content-Type': 'image/jpeg' } });
     assert.equal(answer.status, 200, await answer.clone().text());
@@ -103,4 +124,73 @@ test('the installed server starts and processes an image', { timeout: 60_000 }, 
     child.kill('SIGTERM');
     await once(child, 'exit');
   }
+});
+
+for (const kind of ['ESM', 'CommonJS'] as const) {
+  const file = kind === 'ESM' ? 'example.mjs' : 'example.cjs';
+  const source = (code: string) => (kind === 'ESM' ? code : asCommonJs(code));
+
+  test(`the README's library example runs as written from the installed package (${kind})`, { timeout: 60_000 }, async () => {
+    assert.match(libraryExample ?? '', /from 'pixelpress'/);
+    const input = await photo(640, 480);
+    const code = [
+      `const input = Buffer.from(${JSON.stringify(input.toString('base64'))}, 'base64');`,
+      libraryExample!,
+      'await app.ready();',
+      'console.log(JSON.stringify({ width, height, mime, data: data.toString("base64"), routes: app.hasRoute({ method: "POST", url: "/resize" }) }));',
+      'await app.close();',
+    ].join('\n');
+    writeFileSync(join(consumer, file), source(code));
+    const result = spawnSync(process.execPath, [file], { cwd: consumer, encoding: 'utf8', timeout: 50_000 });
+    assert.equal(result.status, 0, result.stderr);
+    const { width, height, mime, data, routes } = JSON.parse(result.stdout);
+    assert.deepEqual({ width, height, mime, routes }, { width: 256, height: 192, mime: 'image/webp', routes: true });
+    // The output against sharp's own fit of the same input: the example really ran the operation.
+    const reference = await sharp(input).resize(256, 256, { fit: 'inside' }).raw().toBuffer({ resolveWithObject: true });
+    const db = psnr(await decode(Buffer.from(data, 'base64')), { data: reference.data, width: reference.info.width, height: reference.info.height, channels: reference.info.channels });
+    assert.ok(db > 30, `library example output is ${db.toFixed(1)} dB from sharp's resize`);
+  });
+
+  test(`the README's plugin example runs as written from the installed package (${kind})`, { timeout: 60_000 }, async () => {
+    assert.match(pluginExample ?? '', /register\(pixelpress/);
+    writeFileSync(join(consumer, file), source(pluginExample!));
+    const port = await freePort();
+    const child = spawn(process.execPath, [file], { cwd: consumer, env: { PATH: process.env.PATH, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    try {
+      const base = `http://localhost:${port}`;
+      await waitForAnswer(`${base}/`, child, () => output);
+      assert.equal(await (await fetch(`${base}/`)).text(), 'my app', 'the host app keeps its own /');
+      assert.equal((await fetch(`${base}/img/health`)).status, 200);
+      const input = await photo(400, 300);
+      const answer = await fetch(`${base}/img/resize?width=200&type=png`, { method: 'POST', body: new Uint8Array(input), headers: { 'Content-Type': 'image/jpeg' } });
+      assert.equal(answer.status, 200, await answer.clone().text());
+      const out = await decode(Buffer.from(await answer.arrayBuffer()));
+      assert.deepEqual([out.width, out.height], [200, 150]);
+      const reference = await sharp(input).resize(200).raw().toBuffer({ resolveWithObject: true });
+      const db = psnr(out, { data: reference.data, width: 200, height: 150, channels: reference.info.channels });
+      assert.ok(db > 35, `plugin resize is ${db.toFixed(1)} dB from sharp's resize`);
+      assert.equal((await fetch(`${base}/img/docs/static/swagger-initializer.js`)).status, 200);
+    } finally {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    }
+  });
+}
+
+test('without its install script the addon is missing and the TypeScript kernel runs; build:native, as docs/deploy.md says, builds it', { timeout: 180_000 }, () => {
+  const kernel = () => spawnSync(process.execPath, ['--input-type=module', '-e', "import { ringBlurKernel } from 'pixelpress'; console.log(ringBlurKernel)"], { cwd: consumer, encoding: 'utf8' }).stdout.trim();
+  const installed = join(consumer, 'node_modules/pixelpress');
+  // npm 11 runs an unreviewed dependency's install script with a notice (docs/deploy.md quotes it).
+  assert.match(installLog, /install-scripts[^\n]*\n[^\n]*pixelpress@[\d.]+ \(install: node native\/install\.mjs/);
+  assert.ok(existsSync(join(installed, 'native/build/Release/ring_blur.node')), 'the install script built the addon');
+  assert.match(kernel(), /^native/);
+  // What a denied script or --ignore-scripts leaves.
+  rmSync(join(installed, 'native/build'), { recursive: true, force: true });
+  assert.match(kernel(), /^typescript \(native addon not built/);
+  const built = spawnSync('npm', ['run', 'build:native', '--prefix', 'node_modules/pixelpress'], { cwd: consumer, encoding: 'utf8' });
+  assert.equal(built.status, 0, built.stdout + built.stderr);
+  assert.match(kernel(), /^native/);
 });

@@ -1,14 +1,11 @@
-/** The README's endpoint table, environment tables and library example against the code they describe. */
+/** The README's endpoint table and environment tables against the code they describe. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import { limitEnv } from '../../src/core/limits.js';
 import { operations } from '../../src/core/operations/index.js';
 import { buildOpenApiDocument } from '../../src/http/openapi.js';
-import { photo } from '../../testkit/images.js';
-import { ensureBuilt } from '../../testkit/server-process.js';
+import { configEnvNames } from '../../src/process/config.js';
 
 const root = new URL('../../', import.meta.url);
 const readme = readFileSync(new URL('README.md', root), 'utf8');
@@ -47,34 +44,11 @@ test("each operation's row names what it requires: all of required, or one of on
 });
 
 test('the environment tables name every variable the server reads, and only those', () => {
-  const config = readFileSync(new URL('src/process/config.ts', root), 'utf8');
-  const read = new Set([
-    ...Object.values(limitEnv),
-    ...[...config.matchAll(/(?:FromEnv\(env, |env\.)'?(PP_[A-Z_]+|PORT|HOST|LOG_LEVEL)/g)].map((m) => m[1]!),
-  ]);
+  const read = new Set(configEnvNames());
+  assert.ok(Object.values(limitEnv).every((name) => read.has(name)), 'the limits are among them');
   const tables = section('Limits and configuration') + section('Access control') + section('Remote sources');
   const documented = new Set([...tables.matchAll(/^\| `([A-Z_]+)`(?: \/ `([A-Z_]+)`)? \|/gm)].flatMap((m) => [m[1]!, m[2]].filter((name): name is string => Boolean(name))));
   assert.deepEqual([...documented].sort(), [...read].sort());
 });
 
-test('the library example runs as written against the built package', { timeout: 120_000 }, async () => {
-  await ensureBuilt();
-  const example = /## CLI and library[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)![1]!;
-  // Inside the package, so `import ... from 'pixelpress'` resolves to the package itself through its exports.
-  const file = new URL('.readme-example.test-tmp.mjs', root);
-  const input = await photo(640, 480);
-  writeFileSync(file, [
-    `const input = Buffer.from(${JSON.stringify(input.toString('base64'))}, 'base64');`,
-    example,
-    'await app.ready();',
-    'console.log(JSON.stringify({ width, height, mime, bytes: data.length, routes: app.hasRoute({ method: "POST", url: "/resize" }) }));',
-    'await app.close();',
-  ].join('\n'));
-  try {
-    const { stdout } = await promisify(execFile)(process.execPath, [file.pathname], { timeout: 60_000 });
-    assert.deepEqual(JSON.parse(stdout), { width: 256, height: 192, mime: 'image/webp', bytes: JSON.parse(stdout).bytes, routes: true });
-    assert.ok(JSON.parse(stdout).bytes > 100);
-  } finally {
-    rmSync(file, { force: true });
-  }
-});
+// The README's library and plugin examples run as written from the installed package: test/deploy/package.test.ts.

@@ -89,8 +89,10 @@ const tiny = await sharp({ create: { width: 16, height: 16, channels: 3, backgro
 before(async () => {
   [photo4mp, photo6mp, photo16mp] = await Promise.all([photo(2000, 2000), photo(2400, 2400), photo(4000, 4000)]);
   server = await startServer({ PP_WORKERS: '0', PP_PROCESS_TIMEOUT_SECONDS: String(DEADLINE_S) });
-  // The first isolated request forks the encoder process; measure the deadline on warm ones.
-  const warm = await post(server.base, '/convert?type=avif', tiny);
+  // The first isolated request forks the encoder process; measure the deadline on warm ones. On a loaded machine the
+  // fork alone can outlast the 2 s deadline (the encoder is then killed, as it should be): try again, a few times.
+  let warm = await post(server.base, '/convert?type=avif', tiny);
+  for (let attempt = 1; attempt < 5 && warm.status === 503; attempt++) warm = await post(server.base, '/convert?type=avif', tiny);
   assert.equal(warm.status, 200, warm.text);
 });
 

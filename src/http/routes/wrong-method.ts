@@ -23,18 +23,22 @@ export function wrongMethodRoutes(app: FastifyInstance, paths: Paths, remotePath
     const remote = remotePaths.has(path);
     // OpenAPI writes a path parameter {name}, Fastify :name.
     app.get(path.replace(/\{(\w+)\}/g, ':$1'), async (request, reply) => {
+      // The path as asked, prefix included.
+      const asked = request.url.split('?')[0] ?? path;
       if (remote && (request.query as Record<string, unknown>).url !== undefined) {
-        return sendProblem(reply, problemFor('PP_REMOTE_DISABLED', `Remote sources are off, so GET ${path}?url=… is not served: ${enableHint}; or POST the image instead`));
+        return sendProblem(reply, problemFor('PP_REMOTE_DISABLED', `Remote sources are off, so GET ${asked}?url=… is not served: ${enableHint}; or POST the image instead`));
       }
       const hint = remote ? `: POST the image instead, or to fetch it from ?url=, ${enableHint}` : ': POST the image instead';
-      return refuse(reply, request.method, path, allow, hint);
+      return refuse(reply, request.method, asked, allow, hint);
     });
   }
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
+    const full = request.url.split('?')[0] ?? '';
+    // Under a prefix (the plugin registered at /img) the document's paths are relative to it.
+    const path = app.prefix && full.startsWith(app.prefix) ? full.slice(app.prefix.length) || '/' : full;
     const allow = allowed.get(path);
-    if (allow) return refuse(reply, request.method, path, allow);
-    return sendProblem(reply, problemFor('PP_NOT_FOUND', `No route ${request.method} ${path}`));
+    if (allow) return refuse(reply, request.method, full, allow);
+    return sendProblem(reply, problemFor('PP_NOT_FOUND', `No route ${request.method} ${full}`));
   });
 }

@@ -9,7 +9,7 @@ import type { ErrorCode } from '../../../core/errors.js';
 import { problemFor, sendProblem } from '../../problem.js';
 import { apiKeyCheck } from './api-key.js';
 import { checkCorsOrigins, registerCors } from './cors.js';
-import { isPublicDocs, probeRoutes, servesNoImage } from './routes.js';
+import { isPublicDocs, localRoute, probeRoutes, servesNoImage } from './routes.js';
 import { addSecurityHeaders } from './security-headers.js';
 import { checkSignatureKey, signatureProblem } from './url-signature.js';
 
@@ -47,7 +47,7 @@ export const accessPlugin = fp<AccessOptions>(
     const hasKey = apiKey ? apiKeyCheck(apiKey) : undefined;
 
     app.addHook('onRequest', async (request, reply) => {
-      const route = request.routeOptions.url;
+      const route = localRoute(app.prefix, request.routeOptions.url);
       const readOnly = request.method === 'GET' || request.method === 'HEAD';
       // As in imaginary, the signature is checked first, on image routes only; an unmatched URL (404/405) serves nothing.
       if (urlSignatureKey && route !== undefined && !(readOnly && servesNoImage(route))) {

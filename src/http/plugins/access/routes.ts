@@ -20,3 +20,12 @@ export function servesNoImage(route: string): boolean {
   return route === '/' || probeRoutes.has(route) || route === '/metrics' || route === '/openapi.json' ||
     route === '/docs' || route.startsWith('/docs/') || route.startsWith('/problems/');
 }
+
+/**
+ * A route pattern as the rules above see it: without the prefix the plugin was registered under (`/img/health` is
+ * `/health`). Fastify registers a prefix's `/` as `/img` too.
+ */
+export function localRoute(prefix: string, route: string | undefined): string | undefined {
+  if (route === undefined || prefix === '' || !route.startsWith(prefix)) return route;
+  return route.slice(prefix.length) || '/';
+}
