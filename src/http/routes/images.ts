@@ -8,7 +8,7 @@ import { checkKnownParams } from '../../core/imaginary-params.js';
 import { asksForAvif, execute, ignoredParams, info, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
 import { parseOperations } from '../../core/pipeline-json.js';
 import { findPreset, presetOperation, type Presets } from '../../core/presets.js';
-import { fetchRemoteImages } from '../../core/remote-images.js';
+import { fetchRemoteImages, remoteImageUrls } from '../../core/remote-images.js';
 import { cacheControlFor, entityTag, matchesIfNoneMatch, negotiates, setCacheHeaders, type CacheOptions } from '../cache.js';
 import { checkMultipartBoundary, createUploadWatchdog, readUpload, registerRawBodyParser, type UploadPace } from '../input.js';
 import { negotiateFromAccept } from '../negotiate.js';
@@ -140,9 +140,17 @@ export async function imageRoutes(
     return input;
   };
 
-  /** Images the steps name by URL (watermarkImage), fetched before any processing place is taken. */
-  const fetchStepImages = (request: FastifyRequest, reply: FastifyReply, prepared: readonly PreparedStep[]) =>
-    timed(request, 'receive', () => fetchRemoteImages(prepared, remote.fetchImage, goneSignal(reply)));
+  /** Images the steps name by URL (watermarkImage), fetched before any processing place is taken; their time counts as receiving. */
+  const fetchStepImages = async (request: FastifyRequest, reply: FastifyReply, prepared: readonly PreparedStep[]): Promise<Map<string, Buffer>> => {
+    if (remoteImageUrls(prepared).length === 0) return new Map();
+    const started = performance.now();
+    try {
+      return await fetchRemoteImages(prepared, remote.fetchImage, goneSignal(reply));
+    } finally {
+      const { stages } = statsOf(request);
+      stages.receive = (stages.receive ?? 0) + (performance.now() - started) / 1000;
+    }
+  };
 
   /**
    * The validators come first: the tag is known before any pixel is decoded, so a client that already holds this
