@@ -276,4 +276,7 @@ test('the test switch cannot be enabled by accident', async () => {
     process.env.NODE_TEST_CONTEXT = context;
   }
   assert.throws(() => resolveRemote({ enabled: true }), /PP_ALLOWED_ORIGINS is empty/);
+  // Library and plugin callers get a TypeError for a malformed option, not a crash on the first request.
+  assert.throws(() => resolveRemote({ enabled: 'yes' as never, allowedOrigins: ['*'] }), /true or false/);
+  assert.throws(() => resolveRemote({ enabled: true, allowedOrigins: 'a.com' as never }), /array of host strings/);
 });

@@ -59,6 +59,10 @@ export interface ResolvedRemote {
 /** Check the options once, when the app is built: a bad allowlist stops the service with a message. */
 export function resolveRemote(given: Partial<RemoteSettings> = {}): ResolvedRemote {
   const options = { ...defaultRemoteOptions, ...given };
+  if (typeof options.enabled !== 'boolean') throw new TypeError(`Expected true or false for remote enabled but received ${JSON.stringify(options.enabled)}`);
+  if (!Array.isArray(options.allowedOrigins) || !options.allowedOrigins.every((entry) => typeof entry === 'string')) {
+    throw new TypeError('Expected an array of host strings for remote allowedOrigins');
+  }
   for (const key of ['maxBytes', 'timeoutSeconds'] as const) {
     if (!Number.isInteger(options[key]) || options[key] < 1) throw new TypeError(`Expected positive integer for remote ${key} but received ${String(options[key])}`);
   }
