@@ -1,6 +1,7 @@
 /** The library API: the same registry and pipeline the HTTP service and CLI use. */
 export { run, execute, prepare, info } from './core/pipeline.js';
 export type { Step, RunOptions, RunResult, ImageInfo, PreparedStep } from './core/pipeline.js';
+export type { FetchImage } from './core/remote-images.js';
 export { parseOperations } from './core/pipeline-json.js';
 export { parsePresets } from './core/presets.js';
 export type { Presets } from './core/presets.js';

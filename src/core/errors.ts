@@ -89,6 +89,42 @@ export const errorCatalogue = {
     title: 'URL signature mismatch',
     description: 'URL signatures are enabled and `sign` is missing or is not the HMAC-SHA256 of the path and the sorted, re-encoded query (without `sign`).',
   },
+  PP_REMOTE_DISABLED: {
+    title: 'Remote sources are off',
+    description: 'The request asks the server to fetch an image from a URL (`GET /<operation>?url=…`, `/watermarkimage?image=…`), and remote sources are off, as they are by default. Set `PP_ENABLE_URL_SOURCE=true` and `PP_ALLOWED_ORIGINS`, or send the image in the request.',
+  },
+  PP_REMOTE_URL_INVALID: {
+    title: 'Invalid remote URL',
+    description: 'The image URL does not parse, is not `http:` or `https:`, or carries a user name or password.',
+  },
+  PP_REMOTE_ORIGIN_NOT_ALLOWED: {
+    title: 'Remote origin not allowed',
+    description: 'The URL (or a redirect on the way) points at a host and path that `PP_ALLOWED_ORIGINS` does not list.',
+  },
+  PP_REMOTE_ADDRESS_REFUSED: {
+    title: 'Remote address refused',
+    description: 'The host is, or resolves to, an address that is not public unicast (loopback, private, link-local, unique-local, carrier-grade NAT, multicast, reserved, cloud metadata, or an IPv6 form embedding one). Checked on every redirect and on every connection.',
+  },
+  PP_REMOTE_TOO_LARGE: {
+    title: 'Remote image too large',
+    description: 'The remote answer declared or sent more bytes than `PP_REMOTE_MAX_BYTES`; the download was cut as soon as the limit was crossed.',
+  },
+  PP_REMOTE_TOO_MANY_REDIRECTS: {
+    title: 'Too many redirects',
+    description: 'The remote server redirected more times than `PP_REMOTE_MAX_REDIRECTS`, or sent a redirect without a usable `Location`.',
+  },
+  PP_REMOTE_TIMEOUT: {
+    title: 'Remote fetch timed out',
+    description: 'The remote server did not answer in full (every redirect, the headers and the body) within `PP_REMOTE_TIMEOUT_SECONDS`.',
+  },
+  PP_REMOTE_STATUS: {
+    title: 'Remote server answered with an error',
+    description: 'The remote server answered with a status other than 200. As in imaginary, its status is passed on when it is 400-511, else 503.',
+  },
+  PP_REMOTE_UNREACHABLE: {
+    title: 'Remote server unreachable',
+    description: 'The remote host name does not resolve, or the connection failed (refused, reset, TLS error).',
+  },
   PP_INTERNAL: {
     title: 'Internal error',
     description: 'An unexpected failure inside the service. Details are logged, never sent.',
@@ -101,12 +137,15 @@ export class ImageError extends Error {
   readonly code: ErrorCode;
   /** Safe to show to clients: names the parameter or limit, never paths or internals. */
   readonly detail: string;
+  /** PP_REMOTE_STATUS: the remote server's own status, which the HTTP layer passes on as imaginary does. */
+  readonly upstreamStatus: number | undefined;
 
-  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown; upstreamStatus?: number }) {
     super(detail, options);
     this.name = 'ImageError';
     this.code = code;
     this.detail = detail;
+    this.upstreamStatus = options?.upstreamStatus;
   }
 }
 

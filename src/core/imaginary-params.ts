@@ -46,7 +46,7 @@ export const imaginaryParams = {
   // Every line can be as wide as the text box, so lines multiply the pixels a render takes before its size is known.
   text: param(text(1024, 16), '', 'Watermark text: at most 1024 characters and 16 lines.'),
   font: param(font(128, 512), '', 'Watermark font, a Pango description such as "sans bold 12" (size at most 512).'),
-  image: param(text(), '', 'Watermark image URL (not served yet: /watermarkimage is disabled).'),
+  image: param(text(), '', 'watermarkimage: URL of the image to overlay (fetched only when remote sources are enabled).'),
   type: param(
     oneOf([...outputTypes, 'auto'] as const, { jpg: 'jpeg', tif: 'tiff' }),
     '' as const,

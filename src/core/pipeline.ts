@@ -20,6 +20,7 @@ import { outputOptionsOf, type OutputOptions } from './imaginary-params.js';
 import type { StepOptions } from './options.js';
 import { outputTypes, type OutputType, type Source } from './params.js';
 import { checkPresets as checkPresetsWith, expandPresets, noPresets, type Presets } from './presets.js';
+import { fetchRemoteImages, type FetchImage } from './remote-images.js';
 import type { RunResult } from './run-result.js';
 
 export interface Step {
@@ -40,6 +41,8 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /** Named pipelines a step {"operation": "preset", "params": {"name": …}} stands for (see presets.ts). */
   presets?: Presets | undefined;
+  /** Fetches the images steps name by URL (watermarkImage); without it such a step is refused. Never given by core. */
+  fetchImage?: FetchImage | undefined;
 }
 
 export interface ExecuteOptions {
@@ -48,6 +51,8 @@ export interface ExecuteOptions {
   decode?: DecodePolicy | undefined;
   /** Aborting stops the work, a child process's included, and rejects with PP_CLIENT_GONE. */
   signal?: AbortSignal | undefined;
+  /** The images steps name by URL, already fetched (remote-images.ts). */
+  remote?: ReadonlyMap<string, Buffer> | undefined;
 }
 
 export type { RunResult } from './run-result.js';
@@ -116,7 +121,8 @@ export async function run(input: Buffer, steps: readonly Step[], runOptions: Run
   const limits = resolveLimits(runOptions.limits);
   const decode = { ...defaultDecodePolicy, ...runOptions.decode };
   const prepared = prepare(steps, limits, runOptions.source, undefined, runOptions.presets);
-  const result = await execute(input, prepared, { limits, negotiate: runOptions.negotiate, decode, signal: runOptions.signal });
+  const remote = await fetchRemoteImages(prepared, runOptions.fetchImage, runOptions.signal);
+  const result = await execute(input, prepared, { limits, negotiate: runOptions.negotiate, decode, signal: runOptions.signal, remote });
   return { ...result, ignored: ignoredParams(prepared) };
 }
 
@@ -139,6 +145,7 @@ export async function execute(input: Buffer, prepared: readonly PreparedStep[], 
     decode: options.decode,
     // A function cannot cross to the child: its answer for each of the few possible fallbacks can.
     negotiated: options.negotiate && (Object.fromEntries(outputTypes.map((type) => [type, options.negotiate!(type)])) as Record<OutputType, OutputType>),
+    remote: options.remote,
   };
   return runIsolated(job, deadline);
 }
@@ -152,7 +159,7 @@ export async function executeJob(job: IsolatedJob, remainingMs: number): Promise
     return { operation, options: step.options, ignoreFailure: step.ignoreFailure, ignored: [], label: step.label };
   });
   const negotiated = job.negotiated;
-  const options: ExecuteOptions = { limits: job.limits, decode: job.decode, ...(negotiated ? { negotiate: (fallback: OutputType) => negotiated[fallback] } : {}) };
+  const options: ExecuteOptions = { limits: job.limits, decode: job.decode, remote: job.remote, ...(negotiated ? { negotiate: (fallback: OutputType) => negotiated[fallback] } : {}) };
   return executeHere(await WorkingImage.fromEncoded(job.input, job.limits, job.decode, decodeHint(prepared, deadline)), prepared, options, deadline);
 }
 
@@ -219,7 +226,7 @@ async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[
     try {
       previousFormat = format;
       format = resolveType(step, format, negotiate);
-      const result = await applyStep(image, step, { limits, last, deadline });
+      const result = await applyStep(image, step, { limits, last, deadline, remote: options.remote });
       if (last) pending = result;
       else image = result instanceof WorkingImage ? result : await materialise(deadline.bound(result), image);
     } catch (err) {

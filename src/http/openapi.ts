@@ -11,6 +11,12 @@ import { problemFor, statusOf } from './problem.js';
 
 type Json = Record<string, unknown>;
 
+/** The image routes that also take GET ?url= when remote sources are on: imaginary's (every operation, /info, /pipeline). */
+export function remoteSourcePaths(): string[] {
+  // GET / stays the versions document, as in imaginary: the seed's blur takes uploads only.
+  return [...operations.map((operation) => operation.path).filter((path) => path !== '/'), '/info', '/pipeline'];
+}
+
 const problemRef = { $ref: '#/components/schemas/Problem' };
 
 /** Codes an image route can answer with, by status: each response documents its own codes and a real example. */
@@ -51,6 +57,40 @@ const errorResponses = errorResponsesFor(imageRouteCodes);
 
 /** GET routes behind the API key when one is set (everything but the probes and the docs). */
 const keyOnlyResponses = errorResponsesFor(['PP_UNAUTHORIZED']);
+/** What a fetch can answer (docs/remote-sources.md): routes that fetch list these too. */
+const remoteCodes: readonly ErrorCode[] = [
+  'PP_REMOTE_DISABLED', 'PP_REMOTE_URL_INVALID', 'PP_REMOTE_ORIGIN_NOT_ALLOWED', 'PP_REMOTE_ADDRESS_REFUSED', 'PP_REMOTE_TOO_LARGE',
+  'PP_REMOTE_TOO_MANY_REDIRECTS', 'PP_REMOTE_TIMEOUT', 'PP_REMOTE_STATUS', 'PP_REMOTE_UNREACHABLE',
+];
+const fetchingErrorResponses = errorResponsesFor([...imageRouteCodes, ...remoteCodes]);
+
+/** Where remote sources are documented: GET image routes with ?url= and /watermarkimage. */
+export interface DocumentOptions {
+  /** PP_ENABLE_URL_SOURCE: image routes are also served as GET with ?url=. */
+  remoteSources?: boolean;
+  /** The server requires an API key (PP_API_KEY): Swagger UI then shows a lock, and sends the key, on the routes that need it. */
+  apiKey?: boolean;
+}
+
+const urlParam: Json = {
+  name: 'url',
+  in: 'query',
+  required: true,
+  description: 'http or https URL of the image, fetched through the SSRF guard: PP_ALLOWED_ORIGINS, public addresses only (checked on every redirect and connection), PP_REMOTE_MAX_BYTES, PP_REMOTE_TIMEOUT_SECONDS, PP_REMOTE_MAX_REDIRECTS.',
+  schema: { type: 'string', format: 'uri' },
+};
+
+/** GET twin of an image route: the same parameters and answers, the image fetched from ?url= instead of the body. */
+function getFromUrl(post: Json): Json {
+  const { requestBody: _body, operationId, summary, parameters, responses, ...rest } = post as Json & { parameters?: Json[]; responses: Json };
+  return {
+    ...rest,
+    operationId: `${String(operationId)}FromUrl`,
+    summary: `${String(summary)} (image fetched from url)`,
+    parameters: [urlParam, ...(parameters ?? [])],
+    responses: { ...responses, ...fetchingErrorResponses },
+  };
+}
 
 const etagHeader = { schema: { type: 'string' }, description: 'Strong tag of this output: send it in If-None-Match with the same upload to get a 304' };
 
@@ -106,7 +146,7 @@ function operationPost(operation: Operation): Json {
         ? { ...imageResponse(`The ${fixed.toUpperCase()} image`), content: { [mimeTypes[fixed]]: { schema: { type: 'string', format: 'binary' } } } }
         : imageResponse('The processed image'),
       ...notModified,
-      ...errorResponses,
+      ...(operation.fetches ? fetchingErrorResponses : errorResponses),
     },
   };
 }
@@ -134,11 +174,6 @@ function presetPost(presets: Presets): Json {
     requestBody: imageBody('file'),
     responses: { 200: imageResponse('The image after the preset\'s last step'), ...notModified, ...errorResponsesFor([...imageRouteCodes, 'PP_NOT_FOUND']) },
   };
-}
-
-export interface DocumentOptions {
-  /** The server requires an API key (PP_API_KEY): Swagger UI then shows a lock, and sends the key, on the routes that need it. */
-  apiKey?: boolean;
 }
 
 export function buildOpenApiDocument(presets: Presets = {}, options: DocumentOptions = {}): Json {
@@ -207,7 +242,7 @@ export function buildOpenApiDocument(presets: Presets = {}, options: DocumentOpt
           { name: 'key', in: 'query', required: false, description: 'API key (accepted and ignored unless keys are configured)', schema: { type: 'string' } },
         ],
         requestBody: imageBody('file'),
-        responses: { 200: imageResponse('The image after the last step'), ...notModified, ...errorResponses },
+        responses: { 200: imageResponse('The image after the last step'), ...notModified, ...fetchingErrorResponses },
       },
     },
     '/preset/{name}': { post: presetPost(presets) },
@@ -238,6 +273,12 @@ export function buildOpenApiDocument(presets: Presets = {}, options: DocumentOpt
     },
   };
   for (const operation of operations) paths[operation.path] = { ...(paths[operation.path] as Json | undefined), post: operationPost(operation) };
+  if (options.remoteSources) {
+    for (const path of remoteSourcePaths()) {
+      const methods = paths[path] as { post: Json };
+      paths[path] = { get: getFromUrl(methods.post), ...methods };
+    }
+  }
 
   return {
     openapi: '3.0.3',

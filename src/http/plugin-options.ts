@@ -5,6 +5,7 @@
 import { defaultDecodePolicy, defaultLimits } from '../core/limits.js';
 import type { CacheOptions } from './cache.js';
 import { checkAccessOptions, type AccessOptions } from './plugins/access/index.js';
+import type { RemoteOptions } from './remote/options.js';
 import type { SchedulerOptions } from './scheduler.js';
 import { defaultUploadPace } from './input.js';
 
@@ -22,6 +23,8 @@ const groups: Record<string, readonly string[] | 'any'> = {
   cache: keysOf<CacheOptions>({ ttlSeconds: true }),
   presets: 'any',
   docs: [],
+  // Values are checked by resolveRemote, as the environment's are; the tests' symbol-keyed switch is not listed here.
+  remote: keysOf<RemoteOptions>({ enabled: true, allowedOrigins: true, maxBytes: true, timeoutSeconds: true, maxRedirects: true }),
 };
 
 function fail(message: string): never {

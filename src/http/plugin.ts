@@ -11,12 +11,14 @@ import { defaultDecodePolicy, resolveLimits, type DecodePolicy, type Limits } fr
 import { checkPresets } from '../core/pipeline.js';
 import type { Presets } from '../core/presets.js';
 import { noStoreOnErrors, type CacheOptions } from './cache.js';
-import { buildOpenApiDocument } from './openapi.js';
+import { buildOpenApiDocument, remoteSourcePaths } from './openapi.js';
 import { checkPluginOptions } from './plugin-options.js';
 import { accessPlugin, type AccessOptions } from './plugins/access/index.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { defaultUploadPace, type UploadPace } from './input.js';
 import { errorHandler, problemFor, sendProblem } from './problem.js';
+import { resolveRemote, type RemoteSettings } from './remote/options.js';
+import { createRemoteSource } from './remote/source.js';
 import { imageRoutes } from './routes/images.js';
 import { metaRoutes } from './routes/meta.js';
 import { playgroundRoutes } from './routes/playground.js';
@@ -38,6 +40,8 @@ export interface PixelpressOptions {
   presets?: Presets;
   /** Serve Swagger UI at {prefix}/docs and the document at {prefix}/openapi.json (default true). */
   docs?: boolean;
+  /** Remote sources (GET ?url=, /watermarkimage): off unless `enabled`, then guarded (docs/remote-sources.md). */
+  remote?: Partial<RemoteSettings>;
 }
 
 const routes: FastifyPluginAsync<PixelpressOptions> = async (app, options) => {
@@ -46,6 +50,8 @@ const routes: FastifyPluginAsync<PixelpressOptions> = async (app, options) => {
   const limits = resolveLimits(options.limits);
   const presets = options.presets ?? {};
   checkPresets(presets, limits);
+  const remote = createRemoteSource(resolveRemote(options.remote));
+  app.addHook('onClose', () => remote.close());
   const prefix = app.prefix;
 
   // RFC 9112 section 3.2: an HTTP/1.1 request without Host is refused with 400. First, before access control.
@@ -60,7 +66,7 @@ const routes: FastifyPluginAsync<PixelpressOptions> = async (app, options) => {
   app.setErrorHandler(errorHandler);
   await app.register(accessPlugin, options.access ?? {});
 
-  const built = buildOpenApiDocument(presets, { apiKey: Boolean(options.access?.apiKey) });
+  const built = buildOpenApiDocument(presets, { apiKey: Boolean(options.access?.apiKey), remoteSources: remote.enabled });
   // Under a prefix, "Try it out" must call {prefix}/resize: OpenAPI says so with a server URL.
   const document = prefix ? { ...built, servers: [{ url: prefix }] } : built;
   if (options.docs !== false) {
@@ -74,8 +80,8 @@ const routes: FastifyPluginAsync<PixelpressOptions> = async (app, options) => {
   await app.register(metricsPlugin);
   await app.register(metaRoutes);
   await app.register(playgroundRoutes);
-  await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode }, pace: { ...defaultUploadPace, ...options.upload }, cache: options.cache ?? {}, presets });
-  wrongMethodRoutes(app, (built as { paths: Record<string, Record<string, unknown>> }).paths);
+  await app.register(imageRoutes, { limits, decode: { ...defaultDecodePolicy, ...options.decode }, pace: { ...defaultUploadPace, ...options.upload }, cache: options.cache ?? {}, presets, remote });
+  wrongMethodRoutes(app, (built as { paths: Record<string, Record<string, unknown>> }).paths, new Set(remoteSourcePaths()));
 };
 
 /**

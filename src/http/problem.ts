@@ -32,7 +32,23 @@ export const statusOf: Readonly<Record<ErrorCode, number>> = {
   PP_OVERLOADED: 503,
   PP_INTERNAL: 500,
   PP_TIMEOUT: 503,
+  PP_REMOTE_DISABLED: 403,
+  PP_REMOTE_URL_INVALID: 400,
+  PP_REMOTE_ORIGIN_NOT_ALLOWED: 403,
+  PP_REMOTE_ADDRESS_REFUSED: 403,
+  PP_REMOTE_TOO_LARGE: 422,
+  PP_REMOTE_TOO_MANY_REDIRECTS: 422,
+  // The remote server was slow, not the client: a gateway's timeout (docs/remote-sources.md).
+  PP_REMOTE_TIMEOUT: 504,
+  // The documented status; the answer passes on the remote's own (see remoteStatus).
+  PP_REMOTE_STATUS: 502,
+  PP_REMOTE_UNREACHABLE: 400,
 };
+
+/** imaginary's mapping of a remote error status: kept when it is 400-511, else 503 (source_http.go). */
+export function remoteStatus(upstream: number | undefined): number {
+  return upstream !== undefined && upstream >= 400 && upstream <= 511 ? upstream : 503;
+}
 
 export interface Problem {
   type: string;
@@ -44,8 +60,8 @@ export interface Problem {
   message: string;
 }
 
-export function problemFor(code: ErrorCode, detail: string): Problem {
-  return { type: `/problems/${code}`, title: errorCatalogue[code].title, status: statusOf[code], detail, code, message: detail };
+export function problemFor(code: ErrorCode, detail: string, status = statusOf[code]): Problem {
+  return { type: `/problems/${code}`, title: errorCatalogue[code].title, status, detail, code, message: detail };
 }
 
 /** Errors raised by Fastify and its plugins before our handler runs, by their stable codes. */
@@ -74,7 +90,10 @@ const frameworkDetails: Readonly<Record<string, string>> = {
 };
 
 function toProblem(error: unknown): { problem: Problem; internal: boolean } {
-  if (error instanceof ImageError) return { problem: problemFor(error.code, error.detail), internal: error.code === 'PP_INTERNAL' };
+  if (error instanceof ImageError) {
+    const status = error.code === 'PP_REMOTE_STATUS' ? remoteStatus(error.upstreamStatus) : statusOf[error.code];
+    return { problem: problemFor(error.code, error.detail, status), internal: error.code === 'PP_INTERNAL' };
+  }
   const fastifyError = error as Partial<FastifyError>;
   const mapped = fastifyError.code ? frameworkCodes[fastifyError.code] : undefined;
   if (mapped) {

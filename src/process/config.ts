@@ -6,6 +6,7 @@ import { checkPresets } from '../core/pipeline.js';
 import { mergePresets, noPresets, parsePresets, type Presets } from '../core/presets.js';
 import { defaultUploadPace, type UploadPace } from '../http/input.js';
 import { checkAccessOptions, type AccessOptions } from '../http/plugins/access/index.js';
+import { defaultRemoteOptions, resolveRemote, type RemoteOptions } from '../http/remote/options.js';
 import { defaultMaxReceiving, defaultReceiveLimits, schedulerOptions, type SchedulerOptions } from '../http/scheduler.js';
 
 export interface ServerConfig {
@@ -38,6 +39,8 @@ export interface ServerConfig {
   httpCacheTtlSeconds: number;
   /** Named pipelines, served at POST /preset/{name}; checked here, so a bad one stops the service at start. */
   presets: Presets;
+  /** GET ?url= and /watermarkimage: off unless PP_ENABLE_URL_SOURCE; docs/remote-sources.md. */
+  remote: RemoteOptions;
 }
 
 function listFromEnv(env: NodeJS.ProcessEnv, name: string): string[] {
@@ -128,7 +131,21 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     access,
     httpCacheTtlSeconds: integerFromEnv(env, 'PP_HTTP_CACHE_TTL', -1, -1),
     presets: presetsFromEnv(env, limits),
+    remote: remoteFromEnv(env),
   };
+}
+
+/** Checked here too, so a bad allowlist stops the supervisor at start rather than every worker. */
+function remoteFromEnv(env: NodeJS.ProcessEnv): RemoteOptions {
+  const remote: RemoteOptions = {
+    enabled: booleanFromEnv(env, 'PP_ENABLE_URL_SOURCE', defaultRemoteOptions.enabled),
+    allowedOrigins: listFromEnv(env, 'PP_ALLOWED_ORIGINS'),
+    maxBytes: integerFromEnv(env, 'PP_REMOTE_MAX_BYTES', defaultRemoteOptions.maxBytes),
+    timeoutSeconds: integerFromEnv(env, 'PP_REMOTE_TIMEOUT_SECONDS', defaultRemoteOptions.timeoutSeconds),
+    maxRedirects: integerFromEnv(env, 'PP_REMOTE_MAX_REDIRECTS', defaultRemoteOptions.maxRedirects, 0),
+  };
+  resolveRemote(remote);
+  return remote;
 }
 
 /**

@@ -22,6 +22,7 @@ async function serve(config: ServerConfig): Promise<void> {
     access: config.access,
     cache: { ttlSeconds: config.httpCacheTtlSeconds },
     presets: config.presets,
+    remote: config.remote,
     logger: { level: config.logLevel },
   });
   app.server.requestTimeout = config.requestTimeoutSeconds * 1000;

@@ -46,7 +46,7 @@ test("each operation's row names what it requires: all of required, or one of on
 test('the environment tables name every variable the server reads, and only those', () => {
   const read = new Set(configEnvNames());
   assert.ok(Object.values(limitEnv).every((name) => read.has(name)), 'the limits are among them');
-  const tables = section('Limits and configuration') + section('Access control');
+  const tables = section('Limits and configuration') + section('Access control') + section('Remote sources');
   const documented = new Set([...tables.matchAll(/^\| `([A-Z_]+)`(?: \/ `([A-Z_]+)`)? \|/gm)].flatMap((m) => [m[1]!, m[2]].filter((name): name is string => Boolean(name))));
   assert.deepEqual([...documented].sort(), [...read].sort());
 });

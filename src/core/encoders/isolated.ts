@@ -26,6 +26,8 @@ export interface IsolatedJob {
   decode: DecodePolicy | undefined;
   /** type=auto's answer for each format the request could otherwise write. */
   negotiated: Readonly<Record<OutputType, OutputType>> | undefined;
+  /** Images the steps name by URL, fetched by the parent: the child never opens a connection. */
+  remote?: ReadonlyMap<string, Buffer> | undefined;
 }
 
 /** What the parent sends: the job, what is left of its deadline, and this process's libvips thread count. */

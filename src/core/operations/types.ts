@@ -21,6 +21,11 @@ export interface OperationContext {
   readonly deadline: Deadline;
   /** Set when the step runs on one frame of an animation (see animation.ts): the frame's place and the first frame. */
   readonly frames?: FrameContext | undefined;
+  /**
+   * The images this request's steps named by URL (see `remoteImages`), fetched before processing by whoever runs the
+   * pipeline: core itself never opens a connection. Absent when nothing was fetched.
+   */
+  readonly remote?: ReadonlyMap<string, Buffer> | undefined;
 }
 
 /**
@@ -78,6 +83,8 @@ export interface OperationSpec<S extends ParamSpecs> {
   isolate?(options: OptionsOf<S>): boolean;
   /** Animated input: 'each' frame (the default) or the 'first' frame only. */
   readonly frames?: FramePolicy;
+  /** URLs of images this step needs, fetched before processing and handed to `apply` in `context.remote`. */
+  remoteImages?(options: OptionsOf<S>): readonly string[];
   /** Returns a sharp pipeline still to run, or an image for the next step when no pixels need touching. */
   apply(image: WorkingImage, options: OptionsOf<S>, context: OperationContext): Result;
 }
@@ -95,9 +102,12 @@ export interface Operation {
   readonly oneOf: readonly string[];
   readonly outputType: OutputType | undefined;
   readonly frames: FramePolicy;
+  /** Whether the step names images by URL (remoteImages), which are fetched before it runs. */
+  readonly fetches: boolean;
   /** Parse and check a step's raw parameters: its options, and the names given that it ignores. */
   parse(raw: Readonly<Record<string, unknown>>, source: Source): { options: StepOptions; ignored: string[] };
   isolate(options: StepOptions): boolean;
+  remoteImages(options: StepOptions): readonly string[];
   decodeBox(options: StepOptions): DecodeBox | 'unchanged' | undefined;
   apply(image: WorkingImage, options: StepOptions, context: OperationContext): Result;
 }
@@ -130,6 +140,7 @@ export function defineOperation<S extends ParamSpecs>(spec: OperationSpec<S>): O
     oneOf,
     outputType: spec.outputType,
     frames: spec.frames ?? 'each',
+    fetches: spec.remoteImages !== undefined,
     parse(raw: Readonly<Record<string, unknown>>, source: Source) {
       const options = parseParams(spec.params, raw, source);
       // imaginary checks every one of its parameters on every route: a bad value fails even where it is ignored.
@@ -141,6 +152,7 @@ export function defineOperation<S extends ParamSpecs>(spec: OperationSpec<S>): O
       return { options, ignored };
     },
     isolate: (options: StepOptions) => spec.isolate?.(own(options)) ?? false,
+    remoteImages: (options: StepOptions) => spec.remoteImages?.(own(options)) ?? [],
     decodeBox: (options: StepOptions) => spec.decodeBox?.(own(options)),
     apply: (image: WorkingImage, options: StepOptions, context: OperationContext) => spec.apply(image, own(options), context),
   });

@@ -8,9 +8,11 @@ import { checkKnownParams } from '../../core/imaginary-params.js';
 import { asksForAvif, execute, ignoredParams, info, prepare, type PreparedStep, type Step } from '../../core/pipeline.js';
 import { parseOperations } from '../../core/pipeline-json.js';
 import { findPreset, presetOperation, type Presets } from '../../core/presets.js';
+import { fetchRemoteImages, remoteImageUrls } from '../../core/remote-images.js';
 import { cacheControlFor, entityTag, matchesIfNoneMatch, negotiates, setCacheHeaders, type CacheOptions } from '../cache.js';
 import { checkMultipartBoundary, createUploadWatchdog, readUpload, registerRawBodyParser, type UploadPace } from '../input.js';
 import { negotiateFromAccept } from '../negotiate.js';
+import { remoteTag, sourceUrl, type RemoteSource } from '../remote/source.js';
 import { placeholderRoute } from './placeholder.js';
 import { serverTiming, statsOf, timed } from '../state.js';
 
@@ -19,10 +21,15 @@ const MULTIPART_SLACK_BYTES = 64 * 1024;
 
 type Query = Record<string, string | string[] | undefined>;
 
-/** The query without the access parameters, which the access layer reads: the rest is for the image operation. */
-function imageParams(query: Query): Query {
+/**
+ * The query without the access parameters, which the access layer reads, and on a GET without `url`, the image's
+ * source: the rest is for the image operation.
+ */
+function imageParams(query: Query, method = 'POST'): Query {
   const { key: _key, sign: _sign, ...rest } = query;
-  return rest;
+  if (method !== 'GET') return rest;
+  const { url: _url, ...params } = rest;
+  return params;
 }
 
 /** A request's places: the receive place is held by its watch; the processing place is taken once the body is in. */
@@ -30,10 +37,15 @@ interface Admission {
   /** The response is over (answered or the client gone): no processing place may be taken any more. */
   closed: boolean;
   releaseProcessing?: () => void;
+  /** A GET's receive place, held while its image is fetched. */
+  releaseReceive?: () => void;
 }
 
-export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; decode: DecodePolicy; pace: UploadPace; cache?: CacheOptions; presets?: Presets }): Promise<void> {
-  const { limits, decode, presets = {} } = opts;
+export async function imageRoutes(
+  app: FastifyInstance,
+  opts: { limits: Limits; decode: DecodePolicy; pace: UploadPace; cache?: CacheOptions; presets?: Presets; remote: RemoteSource },
+): Promise<void> {
+  const { limits, decode, presets = {}, remote } = opts;
   const cacheControl = cacheControlFor(opts.cache?.ttlSeconds);
   const { scheduler } = app.pixelpress;
   registerRawBodyParser(app, limits.maxUploadBytes);
@@ -44,6 +56,17 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
 
   // Everything here happens before the body is read: a request that will be refused never streams its upload.
   app.addHook('onRequest', async (request, reply) => {
+    if (request.method === 'GET' && request.routeOptions.config.remoteSource) {
+      // No body to watch: the fetch reserves what it may bring, and is bounded by its own deadline.
+      const admission: Admission = { closed: false, releaseReceive: scheduler.receive(remote.maxBytes) };
+      admissions.set(request, admission);
+      reply.raw.once('close', () => {
+        admission.closed = true;
+        admission.releaseReceive?.();
+        admission.releaseProcessing?.();
+      });
+      return;
+    }
     if (request.method !== 'POST') return;
     const contentType = request.headers['content-type'] ?? '';
     // A declared length over the limit is refused before a byte of body is read. The multipart slack covers
@@ -87,10 +110,46 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     admission.releaseProcessing = scheduler.admit();
   };
 
-  const receive = async (request: FastifyRequest): Promise<Buffer> => {
-    const input = await readBody(request);
+  /** Aborted when the client leaves before its answer is complete. */
+  const goneSignal = (reply: FastifyReply): AbortSignal => {
+    const gone = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
+    return gone.signal;
+  };
+
+  /** A GET's image, fetched from ?url= through the guard, counted like an upload; its receive place is then freed. */
+  const fetchSource = async (request: FastifyRequest, reply: FastifyReply): Promise<Buffer> => {
+    const url = sourceUrl(request.query as Query);
+    try {
+      const input = await timed(request, 'receive', () => remote.fetchImage(url, goneSignal(reply)));
+      statsOf(request).bytesIn = input.length;
+      return input;
+    } finally {
+      admissions.get(request)?.releaseReceive?.();
+    }
+  };
+
+  /** The image: the upload, or for a GET the image at ?url=. */
+  const load = (request: FastifyRequest, reply: FastifyReply): Promise<Buffer> => (request.method === 'GET' ? fetchSource(request, reply) : readBody(request));
+
+  const receive = async (request: FastifyRequest, reply: FastifyReply): Promise<Buffer> => {
+    const input = await load(request, reply);
     admit(request);
     return input;
+  };
+
+  /** Images the steps name by URL (watermarkImage), fetched before any processing place is taken; their time counts as receiving. */
+  const fetchStepImages = async (request: FastifyRequest, reply: FastifyReply, prepared: readonly PreparedStep[]): Promise<Map<string, Buffer>> => {
+    if (remoteImageUrls(prepared).length === 0) return new Map();
+    const started = performance.now();
+    try {
+      return await fetchRemoteImages(prepared, remote.fetchImage, goneSignal(reply));
+    } finally {
+      const { stages } = statsOf(request);
+      stages.receive = (stages.receive ?? 0) + (performance.now() - started) / 1000;
+    }
   };
 
   /**
@@ -128,11 +187,13 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
   };
 
   const respond = async (request: FastifyRequest, reply: FastifyReply, prepared: PreparedStep[], ignored: readonly string[] = ignoredParams(prepared)) => {
-    const input = await readBody(request);
+    const input = await load(request, reply);
+    const fetched = await fetchStepImages(request, reply, prepared);
     const negotiate = negotiateFromAccept(request.headers.accept);
-    if (notModified(request, reply, entityTag(input, prepared, { decode, negotiate }), negotiates(prepared), ignored)) return reply;
+    // A fetched overlay is part of the output: its bytes go into the tag, so a changed overlay is a new tag.
+    if (notModified(request, reply, entityTag(input, prepared, { decode, negotiate, extra: remoteTag(fetched) }), negotiates(prepared), ignored)) return reply;
     // With 8 AVIF requests in processing places, W2 got 503s; outside them its p99 stayed 1.25-2.19x idle (docs/benchmarks.md).
-    const result = await processing(request, reply, (signal) => execute(input, prepared, { limits, decode, negotiate, signal }), asksForAvif(prepared, negotiate));
+    const result = await processing(request, reply, (signal) => execute(input, prepared, { limits, decode, negotiate, signal, remote: fetched }), asksForAvif(prepared, negotiate));
     statsOf(request).bytesOut = result.data.length;
     return reply
       .type(result.mime)
@@ -142,17 +203,24 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
       .send(result.data);
   };
 
+  // With remote sources on, every image route of imaginary's is also a GET taking the image from ?url=.
+  const routes = (path: string, handler: (request: FastifyRequest, reply: FastifyReply) => unknown) => {
+    app.post(path, handler);
+    // No automatic HEAD: it would fetch and process for nothing (and imaginary answers HEAD 405).
+    if (remote.enabled && path !== '/') app.get(path, { config: { remoteSource: true }, exposeHeadRoute: false }, handler);
+  };
+
   for (const operation of operations) {
-    app.post(operation.path, (request, reply) => {
-      const step: Step = { operation: operation.name, params: imageParams(request.query as Query) };
+    routes(operation.path, (request, reply) => {
+      const step: Step = { operation: operation.name, params: imageParams(request.query as Query, request.method) };
       return respond(request, reply, prepare([step], limits, 'query'));
     });
   }
 
-  app.post('/pipeline', (request, reply) => {
+  routes('/pipeline', (request, reply) => {
     const query = request.query as Query;
     // Like imaginary, top-level params other than operations are validated but not applied.
-    const topLevelIgnored = checkKnownParams(imageParams(query), {}, 'query').filter((name) => name !== 'operations');
+    const topLevelIgnored = checkKnownParams(imageParams(query, request.method), {}, 'query').filter((name) => name !== 'operations');
     const raw = Array.isArray(query.operations) ? query.operations[0] : query.operations;
     // Forms often put it in the body: say where it goes.
     if (raw === undefined) throw new ImageError('PP_INVALID_PIPELINE', 'Missing required param: operations (a JSON array in the query string, not a form field)');
@@ -169,10 +237,10 @@ export async function imageRoutes(app: FastifyInstance, opts: { limits: Limits; 
     return respond(request, reply, prepared, ignored);
   });
 
-  app.post('/info', async (request) => {
+  routes('/info', async (request, reply) => {
     // Checked like every image route's, before the upload is read: unknown names are ignored, bad values refused.
-    checkKnownParams(imageParams(request.query as Query), {}, 'query');
-    const input = await receive(request);
+    checkKnownParams(imageParams(request.query as Query, request.method), {}, 'query');
+    const input = await receive(request, reply);
     return scheduler.run(() => timed(request, 'process', () => info(input, limits, decode)));
   });
 
