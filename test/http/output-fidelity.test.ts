@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { rgbToLab } from '../../testkit/colour.js';
 import { postRaw, testApp } from '../../testkit/http.js';
-import { magick, missingTools } from '../decoders/tools.js';
+import { heifEncode, magick, missingTools } from '../decoders/tools.js';
 
 const PHOTO = '/usr/share/backgrounds/mate/nature/Storm.jpg';
 const SRGB = '/usr/share/color/icc/sRGB.icc';
@@ -149,6 +149,32 @@ test('a non-sRGB profile is kept where the format carries it, and converted as l
   // The old behaviour, for contrast: Adobe RGB numbers written as if they were sRGB are far off.
   const unconverted = meanDeltaE(await samples(adobe, 'in.png', 'RGB', 8), reference);
   assert.ok(unconverted.mean > 3 * mean + 1, `untouched Adobe RGB values are ΔE ${unconverted.mean.toFixed(2)} away`);
+});
+
+test('a HEIC\'s profile (decoded by libheif outside libvips) is kept or converted like an upload\'s', { skip: missing || missingTools('heifEnc') }, async () => {
+  // Saturated flat colours, where Adobe RGB and sRGB numbers differ most (a photo's mostly muted ones differ less).
+  const swatches = await magick(photo8, 'in.png', 'out.png', ['-posterize', '3', '-resize', '64x40!', '-filter', 'point', '-resize', '320x200!']);
+  const adobe = await magick(swatches, 'in.png', 'out.png', ['-profile', SRGB, '-profile', ADOBE_RGB]);
+  const heic = await heifEncode(adobe, { quality: 95 });
+  const reference = await samples(await magick(adobe, 'in.png', 'out.png', ['-profile', SRGB]), 'in.png', 'RGB', 8);
+  for (const type of ['png', 'webp', 'jpeg'] as const) {
+    const out = await post(`/convert?type=${type}&quality=95`, heic, 'image/heic');
+    const name = `in.${type === 'jpeg' ? 'jpg' : type}`;
+    assert.match(await identify(out, name, '%[profile:icc]'), /Adobe|compatible/i, `${type} carries the HEIC's profile`);
+    // Converted by ImageMagick through the profile it carries: the same colours as the source's own conversion.
+    const { mean } = meanDeltaE(await samples(await magick(out, name, 'out.png', ['-profile', SRGB]), 'in.png', 'RGB', 8), reference);
+    // HEIC is lossy (4:2:0 chroma at the swatches' edges): 3, not 2.
+    assert.ok(mean < 3, `${type}: mean ΔE76 ${mean.toFixed(2)} after conversion`);
+  }
+  // GIF against ImageMagick's conversion of the same decoded pixels (our PNG, which carries the profile), so the
+  // HEIC's own compression is not counted; the unconverted numbers for contrast.
+  const png = await post('/convert?type=png', heic, 'image/heic');
+  const fromSamePixels = await samples(await magick(png, 'in.png', 'out.png', ['-profile', SRGB]), 'in.png', 'RGB', 8);
+  const gif = await post('/convert?type=gif', heic, 'image/heic');
+  assert.equal(await identify(gif, 'in.gif', '%[profile:icc]'), '');
+  const { mean } = meanDeltaE(await samples(gif, 'in.gif', 'RGB', 8), fromSamePixels);
+  const unconverted = meanDeltaE(await samples(png, 'in.png', 'RGB', 8), fromSamePixels).mean;
+  assert.ok(mean < 1.5 && mean < unconverted / 2, `GIF from HEIC converted to sRGB: mean ΔE76 ${mean.toFixed(2)} (unconverted ${unconverted.toFixed(2)})`);
 });
 
 test('CMYK with an embedded profile comes out within ΔE76 2 of ImageMagick/lcms (perceptual, black point compensation)', { skip: missing }, async () => {
