@@ -14,14 +14,16 @@ import { expandInputs, fileProblem, isDirectory, outputPathFor, typeFromPath } f
 import { createProgress } from './progress.js';
 import { serve, serveUsage } from './serve.js';
 
+/** The command column: as wide as the longest name (watermarkImage), so the summaries line up. */
+const nameWidth = Math.max(11, ...operations.map((operation) => operation.name.length));
 const usage = `Usage: pixelpress <command> [--param value ...] [input ...] [-o output]
 
 Commands:
-  ${operations.map((operation) => `${operation.name.padEnd(11)} ${operation.summary}`).join('\n  ')}
-  pipeline    Run --operations '<JSON array>' or --pipeline ops.json (imaginary's /pipeline format)
-  info        Print the image's metadata as JSON
-  serve       Start the HTTP service (--port 9000 --workers 2 ...; pixelpress help serve lists every flag)
-  help <cmd>  Show the parameters of a command
+  ${operations.map((operation) => `${operation.name.padEnd(nameWidth)} ${operation.summary}`).join('\n  ')}
+  ${'pipeline'.padEnd(nameWidth)} Run --operations '<JSON array>' or --pipeline ops.json (imaginary's /pipeline format)
+  ${'info'.padEnd(nameWidth)} Print the image's metadata as JSON
+  ${'serve'.padEnd(nameWidth)} Start the HTTP service (--port 9000 --workers 2 ...; pixelpress help serve lists every flag)
+  ${'help <cmd>'.padEnd(nameWidth)} Show the parameters of a command
 
 Inputs are files or folders (a folder stands for the files in it); none, or -, reads stdin.
 The output is a file (its extension picks the format: -o thumb.webp), a folder (-o out/: one file per input,
