@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { buildApp } from '../../src/http/app.js';
 import { limitEnv } from '../../src/core/limits.js';
-import { configFromEnv } from '../../src/process/config.js';
+import { configEnvNames } from '../../src/process/config.js';
 import { commandOf, copyOperands, envPairs, healthcheckOptions, stages } from '../../scripts/dockerfile.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -31,19 +31,6 @@ const runtimeEnv = new Set([
   'UV_THREADPOOL_SIZE', // libuv's pool, which sharp's async calls use
   'FONTCONFIG_FILE', // src/process/fontconfig.ts
 ]);
-
-/** Every variable configFromEnv reads, caught as it reads them. */
-function configNames(): Set<string> {
-  const names = new Set<string>();
-  const env = new Proxy({} as NodeJS.ProcessEnv, {
-    get(_target, key) {
-      if (typeof key === 'string') names.add(key);
-      return undefined;
-    },
-  });
-  configFromEnv(env);
-  return names;
-}
 
 const dockerStages = stages(read('Dockerfile'));
 const finalStage = dockerStages.at(-1)!;
@@ -66,7 +53,7 @@ const compose = parseAllDocuments(read('deploy/compose.yaml'))[0]!.toJS() as Rec
 const service = compose.services.pixelpress;
 
 test('every environment name in the Dockerfile, compose file and Deployment is one the service reads', () => {
-  const known = new Set([...configNames(), ...runtimeEnv]);
+  const known = new Set([...new Set(configEnvNames()), ...runtimeEnv]);
   // limitEnv is a subset of what configFromEnv reads: a limit missing there would not be configurable at all.
   for (const name of Object.values(limitEnv)) assert.ok(known.has(name), `${name} is read by configFromEnv`);
   const sources: [string, string[]][] = [
