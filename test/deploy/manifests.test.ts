@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { buildApp } from '../../src/http/app.js';
 import { limitEnv } from '../../src/core/limits.js';
-import { configEnvNames } from '../../src/process/config.js';
+import { configEnvNames, configFromEnv } from '../../src/process/config.js';
 import { commandOf, copyOperands, envPairs, healthcheckOptions, stages } from '../../scripts/dockerfile.js';
 
 const root = new URL('../../', import.meta.url).pathname;
