@@ -115,7 +115,10 @@ export class WorkingImage {
     const declared = this.source.animation;
     // probe() checked width x frame height x frames against maxAnimationPixels; the roll is that tall.
     const decoder = sharp(this.source.data, { pages: -1, limitInputPixels: this.limits.maxAnimationPixels, failOn: this.policy.lenient ? 'none' : 'warning' });
-    const { data, info } = await deadline.bound(decoder.raw()).toBuffer({ resolveWithObject: true });
+    // A frame past the first can be corrupt where the header and first frame were fine: a 4xx like any bad upload.
+    const { data, info } = await deadline.bound(decoder.raw()).toBuffer({ resolveWithObject: true }).catch((err: unknown) => {
+      throw classifyDecodeError(err);
+    });
     const pageHeight = info.pageHeight ?? declared.pageHeight;
     const frames = Math.round(info.height / pageHeight);
     if (frames < 2) return WorkingImage.fromRaw(data, info, this.format, this.limits, this.policy);
