@@ -89,9 +89,10 @@ function nextcloudOps(mime: string, format: 'jpeg' | 'webp', crop: boolean): obj
   const params = (type: string) => ({ width: 256, height: 256, stripmeta: 'true', type, norotation: 'true', quality: '80' });
   const out = (type: 'jpeg' | 'png') => (format === 'webp' ? 'webp' : type);
   if (mime === 'image/heic') return [{ operation: size, params: params(out('jpeg')) }];
-  if (mime === 'application/pdf' || mime === 'application/illustrator') {
+  if (mime === 'application/pdf' || mime === 'application/illustrator' || mime === 'image/svg+xml') {
     return [{ operation: 'convert', params: { type: out('png') } }, { operation: size, params: params(out('png')) }];
   }
+  if (mime === 'image/gif' || mime === 'image/png') return [{ operation: 'autorotate' }, { operation: size, params: params(out('png')) }];
   return [{ operation: 'autorotate' }, { operation: size, params: params(out('jpeg')) }];
 }
 
@@ -104,7 +105,7 @@ for (const format of ['jpeg', 'webp'] as const) {
         assert.equal(res.status, 200, `${name}: ${res.body.toString()}`);
         const meta = await sharp(res.body).metadata();
         const isDocument = name === 'pdf' || name === 'ai';
-        const expectedType = format === 'webp' ? 'webp' : isDocument ? 'png' : 'jpeg';
+        const expectedType = format === 'webp' ? 'webp' : ['pdf', 'ai', 'svg', 'gif', 'png'].includes(name) ? 'png' : 'jpeg';
         assert.equal(meta.format, expectedType, name);
         const [w, h] = crop ? [256, 256] : isDocument ? [198, 256] : [256, 160];
         assert.deepEqual([meta.width, meta.height], [w, h], name);
