@@ -58,14 +58,14 @@ function cpuMs(): number {
 const raw = await sharp(input).raw().toBuffer({ resolveWithObject: true });
 const rawInput = await sharp(raw.data, { raw: raw.info }).tiff({ compression: 'none' }).toBuffer();
 async function pixelpress(params: Record<string, string>): Promise<number> {
-  const steps = [{ operation: 'filter', params: { ...params, type: 'tiff' } }];
+  const steps = [{ operation: 'filter', params: { ...params, type: 'tiff', tiffcompression: 'none' } }];
   await run(rawInput, steps, { source: 'query' });
   const start = cpuMs();
   for (let i = 0; i < reps; i++) await run(rawInput, steps, { source: 'query' });
   return (cpuMs() - start) / reps;
 }
 const baseline = await (async () => {
-  const steps = [{ operation: 'convert', params: { type: 'tiff' } }];
+  const steps = [{ operation: 'convert', params: { type: 'tiff', tiffcompression: 'none' } }];
   await run(rawInput, steps);
   const start = cpuMs();
   for (let i = 0; i < reps; i++) await run(rawInput, steps);

@@ -5,6 +5,9 @@
  *   blur(src, dst, width, height, channels, parts): Promise<void>   blur on the libuv threadpool, rows split in `parts`
  *   blurInPlace(image, width, height, channels): Promise<void>      blur written over its input, on the threadpool
  *   isa: string                                                     the instruction set the kernel runs ("avx2", ...)
+ *   convolve(src, dst, width, height, channels, weights, offset, parts): Promise<void>
+ *                                                                   Pillow's 3x3/5x5 ImageFilter.Kernel (kernel.c) on
+ *                                                                   the threadpool; weights a Float32Array of 9 or 25
  *
  * src and dst are Uint8Arrays (Buffers) of at least width*height*channels bytes that must not overlap. For blur(),
  * both are kept alive until the promise settles, and the caller must not touch them until then.
@@ -17,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "kernel.h"
 #include "ring_blur.h"
 
 #define MAX_PARTS 16
@@ -31,6 +35,10 @@ typedef struct {
   image_args image;
   /* blurInPlace: image.src == image.dst, one part. */
   int in_place;
+  /* convolve: the kernel's size (3 or 5; 0 for the ring blur), its weights and offset. */
+  int kernel_size;
+  float kernel[25];
+  float offset;
   napi_deferred deferred;
   napi_ref src_ref, dst_ref;
   int remaining;
@@ -135,8 +143,14 @@ static int run_in_place(const image_args *image) {
 static void execute_part(napi_env env, void *data) {
   (void)env;
   blur_part *part = data;
-  const image_args *image = &part->task->image;
-  if (!(part->task->in_place ? run_in_place(image) : run_rows(image, part->y0, part->y1))) part->failed = 1;
+  const blur_task *task = part->task;
+  const image_args *image = &task->image;
+  if (task->kernel_size) {
+    kernel_rows(image->src, image->dst, image->width, image->height, image->channels, task->kernel_size, task->kernel,
+                task->offset, part->y0, part->y1);
+    return;
+  }
+  if (!(task->in_place ? run_in_place(image) : run_rows(image, part->y0, part->y1))) part->failed = 1;
 }
 
 /* Releases the buffers and resolves or rejects the promise: on the main thread, once every part is done. */
@@ -167,7 +181,8 @@ static void complete_part(napi_env env, napi_status status, void *data) {
 }
 
 /* Queues the blur of `image` in `parts` threadpool jobs and returns the promise; argv[0] and argv[1] are kept alive. */
-static napi_value start_task(napi_env env, napi_value *argv, image_args image, size_t parts, int in_place) {
+static napi_value start_task(napi_env env, napi_value *argv, image_args image, size_t parts, int in_place,
+                             const blur_task *kernel) {
   if (parts > image.height) parts = image.height;
 
   /* Everything that can fail is set up before anything is queued, so a failure here just throws. */
@@ -206,6 +221,11 @@ static napi_value start_task(napi_env env, napi_value *argv, image_args image, s
   }
   task->image = image;
   task->in_place = in_place;
+  if (kernel != NULL) {
+    task->kernel_size = kernel->kernel_size;
+    for (int i = 0; i < 25; i++) task->kernel[i] = kernel->kernel[i];
+    task->offset = kernel->offset;
+  }
   task->remaining = (int)parts;
   napi_create_reference(env, argv[0], 1, &task->src_ref);
   napi_create_reference(env, argv[1], 1, &task->dst_ref);
@@ -232,7 +252,7 @@ static napi_value blur_async(napi_env env, napi_callback_info info) {
   if (argc >= 6 && !get_dimension(env, argv[5], MAX_PARTS, &parts)) {
     return throw_type(env, "ring-blur: parts must be an integer from 1 to 16");
   }
-  return start_task(env, argv, image, parts, 0);
+  return start_task(env, argv, image, parts, 0, NULL);
 }
 
 static napi_value blur_in_place(napi_env env, napi_callback_info info) {
@@ -256,7 +276,36 @@ static napi_value blur_in_place(napi_env env, napi_callback_info info) {
   }
   image.src = data;
   image.dst = data;
-  return start_task(env, with_dst, image, 1, 1);
+  return start_task(env, with_dst, image, 1, 1, NULL);
+}
+
+static napi_value convolve(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  image_args image;
+  blur_task kernel = {0};
+  size_t parts = 1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 7) return throw_type(env, "kernel: convolve(src, dst, width, height, channels, weights, offset, parts?)");
+  if (!parse_image(env, argv, &image)) return NULL;
+  bool is_typed = false;
+  napi_typedarray_type type;
+  size_t count = 0;
+  void *weights = NULL;
+  if (napi_is_typedarray(env, argv[5], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[5], &type, &count, &weights, NULL, NULL) != napi_ok ||
+      type != napi_float32_array || (count != 9 && count != 25)) {
+    return throw_type(env, "kernel: weights must be a Float32Array of 9 or 25");
+  }
+  double offset;
+  if (napi_get_value_double(env, argv[6], &offset) != napi_ok) return throw_type(env, "kernel: offset must be a number");
+  if (argc >= 8 && !get_dimension(env, argv[7], MAX_PARTS, &parts)) {
+    return throw_type(env, "kernel: parts must be an integer from 1 to 16");
+  }
+  kernel.kernel_size = count == 9 ? 3 : 5;
+  for (size_t i = 0; i < count; i++) kernel.kernel[i] = ((const float *)weights)[i];
+  kernel.offset = (float)offset;
+  return start_task(env, argv, image, parts, 0, &kernel);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -269,6 +318,9 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_create_function(env, "blurInPlace", NAPI_AUTO_LENGTH, blur_in_place, NULL, &fn_in_place);
   napi_set_named_property(env, exports, "blurInPlace", fn_in_place);
   napi_set_named_property(env, exports, "isa", isa);
+  napi_value fn_convolve;
+  napi_create_function(env, "convolve", NAPI_AUTO_LENGTH, convolve, NULL, &fn_convolve);
+  napi_set_named_property(env, exports, "convolve", fn_convolve);
   return exports;
 }
 

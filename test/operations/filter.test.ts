@@ -136,3 +136,25 @@ test('a slow filter on a large image never holds the event loop: it works in sli
   // a tenth of it still tells the two apart.
   assert.ok(worstMs < Math.max(150, elapsed / 10), `event loop held for ${worstMs.toFixed(0)} ms during a ${elapsed.toFixed(0)} ms filter`);
 });
+
+test('the native kernel and the TypeScript rows give the same bytes for every built-in kernel, 1 to 4 channels', async (t) => {
+  const { builtinKernels, convolve } = await import('../../src/core/pillow/kernels.js');
+  const { native } = await import('../../src/core/ring-blur/native.js');
+  if (!native?.convolve) {
+    // npm ci builds the addon wherever there is a compiler; CI must test it.
+    if (process.env.CI) assert.fail('the native addon with convolve() is not built');
+    t.skip('native addon not built');
+    return;
+  }
+  const random = prng(11);
+  for (const channels of [1, 2, 3, 4] as const) {
+    const [width, height] = [37, 23];
+    const data = Uint8Array.from({ length: width * height * channels }, () => Math.floor(random() * 256));
+    for (const [name, kernel] of Object.entries(builtinKernels)) {
+      const src = { data, width, height, channels };
+      const fast = await convolve(src, kernel, () => undefined, true);
+      const slow = await convolve(src, kernel, () => undefined, false);
+      assert.deepEqual(Buffer.from(fast.data), Buffer.from(slow.data), `${name}, ${channels} channels`);
+    }
+  }
+});

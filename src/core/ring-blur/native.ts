@@ -16,6 +16,11 @@ export interface NativeRingBlur {
   blurInPlace(image: Uint8Array, width: number, height: number, channels: number): Promise<void>;
   /** The instruction set the kernel was dispatched to: "avx2", "sse2" or "generic". */
   readonly isa: string;
+  /**
+   * Pillow's 3x3/5x5 ImageFilter.Kernel (native/kernel.c) into dst, which must already hold a copy of src (the border
+   * stays as it is); `weights` divided by the scale in float32, `offset` Pillow's plus 0.5. Absent from older builds.
+   */
+  convolve?(src: Uint8Array, dst: Uint8Array, width: number, height: number, channels: number, weights: Float32Array, offset: number, parts?: number): Promise<void>;
 }
 
 /** Where node-gyp leaves the addon: native/build/Release, from both src/core/ring-blur and dist/core/ring-blur. */
