@@ -17,11 +17,11 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../bench/procs.js';
 import { commandOf, copyOperands, envPairs, healthcheckOptions, stages, type Stage } from './dockerfile.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -52,15 +52,6 @@ function makeContext(dir: string): number {
     count++;
   }
   return count;
-}
-
-/** Free loopback port, so the check never collides with another server on the machine. */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
 }
 
 interface StageState {

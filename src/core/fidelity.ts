@@ -7,6 +7,7 @@
 import sharp, { type Sharp } from 'sharp';
 import type { SourceTraits } from './image.js';
 import type { OutputType } from './params.js';
+import { eachRow, type Between } from './raster.js';
 import { pngWithIcc } from './png-icc.js';
 
 const greyFormats: ReadonlySet<OutputType> = new Set(['jpeg', 'png', 'tiff']);
@@ -14,29 +15,34 @@ const sixteenBitFormats: ReadonlySet<OutputType> = new Set(['png', 'tiff']);
 
 /**
  * Whether every pixel has R, G and B within one level of each other. An operation may have coloured a grey upload
- * (tint, duotone, a coloured background or watermark): then the output stays in colour.
+ * (tint, duotone, a coloured background or watermark): then the output stays in colour. Row by row between turns of
+ * the event loop (a 50 MP grey image is 150 M samples), stopping at the first coloured pixel.
  */
-function isGrey(samples: Uint8Array | Uint16Array, channels: number, tolerance: number): boolean {
+async function isGrey(samples: Uint8Array | Uint16Array, width: number, height: number, channels: number, tolerance: number, between: Between): Promise<boolean> {
   if (channels < 3) return true;
-  for (let i = 0; i < samples.length; i += channels) {
-    const r = samples[i]!;
-    if (Math.abs(r - samples[i + 1]!) > tolerance || Math.abs(r - samples[i + 2]!) > tolerance) return false;
-  }
-  return true;
+  const stride = width * channels;
+  let grey = true;
+  await eachRow(between, (y) => {
+    for (let i = y * stride, end = i + stride; grey && i < end; i += channels) {
+      const r = samples[i]!;
+      if (Math.abs(r - samples[i + 1]!) > tolerance || Math.abs(r - samples[i + 2]!) > tolerance) grey = false;
+    }
+  }, height);
+  return grey;
 }
 
 /**
  * The pipeline to encode as `type`, with the upload's grey and 16-bit samples kept where `type` can hold them.
- * `bound` puts a new sharp pipeline under the request's deadline.
+ * `bound` puts a new sharp pipeline under the request's deadline; `between` checks it between slices of our own work.
  */
-export async function keepSamples(pipeline: Sharp, type: OutputType, traits: SourceTraits, bound: (next: Sharp) => Sharp): Promise<Sharp> {
+export async function keepSamples(pipeline: Sharp, type: OutputType, traits: SourceTraits, bound: (next: Sharp) => Sharp, between: Between): Promise<Sharp> {
   const wide = traits.sixteenBit && sixteenBitFormats.has(type);
   const grey = traits.grey && greyFormats.has(type);
   if (!grey) return wide ? pipeline.toColourspace('rgb16') : pipeline;
   // Whether the result is still grey is only known from its pixels: run the steps once, to raw, and look.
   const { data, info } = await pipeline.toColourspace(wide ? 'rgb16' : 'srgb').raw({ depth: wide ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
   const samples = wide ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2) : data;
-  const stillGrey = isGrey(samples, info.channels, wide ? 257 : 1);
+  const stillGrey = await isGrey(samples, info.width, info.height, info.channels, wide ? 257 : 1, between);
   const next = bound(sharp(samples, { raw: { width: info.width, height: info.height, channels: info.channels } }));
   if (stillGrey) return next.toColourspace(wide ? 'grey16' : 'b-w');
   return wide ? next.toColourspace('rgb16') : next;

@@ -257,7 +257,7 @@ async function executeHere(first: WorkingImage, prepared: readonly PreparedStep[
       pipeline = await withKnownProfile(pipeline, hiddenProfile, bound);
       keepProfile = keepsProfile;
     }
-    pipeline = await keepSamples(pipeline, type, source.traits, bound);
+    pipeline = await keepSamples(pipeline, type, source.traits, bound, () => deadline.check());
     // norotation leaves the pixels as stored: the Orientation tag goes with them, so viewers still show them upright.
     const { norotation, rotate } = lastStep.options as { norotation?: boolean; rotate?: number };
     const orientation = result instanceof WorkingImage || !norotation || rightAngle(rotate ?? 0) !== 0 ? 1 : source.traits.storedOrientation;

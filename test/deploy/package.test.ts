@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
+import { freePort } from '../../bench/procs.js';
 import { decode, photo, psnr } from '../../testkit/images.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -27,14 +27,6 @@ function asCommonJs(code: string): string {
     .replace(/^import \{([^}]+)\} from '([^']+)';$/gm, "const {$1} = await import('$2');");
   assert.doesNotMatch(body, /^import /m, 'every import was rewritten');
   return `(async () => {\n${body}\n})().catch((err) => { console.error(err); process.exit(1); });\n`;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  return port;
 }
 
 /** Polls until something answers on `url` (a server starting up), or the child exits, or 30 s pass. */

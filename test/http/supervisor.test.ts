@@ -1,8 +1,8 @@
 /** The supervisor never gives up while it is meant to serve: every worker dead at once is restarted, and only a crash loop ends it. */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { restartDelayMs } from '../../src/process/supervisor.js';
+import { freePort } from '../../bench/procs.js';
 import { startServer, type ServerProcess } from '../../testkit/server-process.js';
 
 const listeningPids = (output: string) => new Set([...output.matchAll(/"pid":(\d+),"hostname"[^\n]*Server listening/g)].map((m) => Number(m[1])));
@@ -38,18 +38,6 @@ async function killAllAndTimeRecovery(server: ServerProcess, workers: number): P
   return performance.now() - killedAt;
 }
 
-/**
- * A fixed port: with PORT=0 the cluster picks a new random port once every worker is gone (its shared handle
- * closes), which is not what a deployment on a fixed port sees.
- */
-async function freePort(): Promise<string> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => probe.once('listening', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return String(port);
-}
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -77,7 +65,9 @@ for (const workers of [1, 2]) {
   // (no back-off for first deaths), and the service answers again. How fast that is on a quiet machine is a figure
   // for `npm run stress` (722 ms there), not a bound for a test sharing two cores with whatever else runs.
   test(`with PP_WORKERS=${workers}, killing every worker at once: each is restarted at once and the service answers again`, { timeout: 90_000 }, async (t) => {
-    const server = await startServer({ PP_WORKERS: String(workers), PORT: await freePort() });
+    // A fixed port: with PORT=0 the cluster picks a new random port once every worker is gone (its shared handle
+    // closes), which is not what a deployment on a fixed port sees.
+    const server = await startServer({ PP_WORKERS: String(workers), PORT: String(await freePort()) });
     try {
       const first = await killAllAndTimeRecovery(server, workers);
       assert.deepEqual(restartDelays(server.output()), Array(workers).fill(100), 'each death restarted after 100 ms');
