@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ImageError } from '../core/errors.js';
+import { timed } from './state.js';
 
 const fileFields = ['img', 'file', 'image'] as const;
 
@@ -259,7 +260,7 @@ function readRawBody(request: FastifyRequest, payload: Readable, maxBytes: numbe
 /** Raw bodies of any non-multipart type are buffered here; the bytes, not the header, decide what the image is. */
 export function registerRawBodyParser(app: FastifyInstance, maxBytes: number): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (request: FastifyRequest, payload: Readable) => readRawBody(request, payload, maxBytes));
+  app.addContentTypeParser('*', (request: FastifyRequest, payload: Readable) => timed(request, 'receive', () => readRawBody(request, payload, maxBytes)));
 }
 
 /**

@@ -40,13 +40,17 @@ export function peekStats(request: FastifyRequest): RequestStats | undefined {
   return stats.get(request);
 }
 
-/** Time an async stage of `request`, in seconds. */
+/**
+ * Time an async stage of `request`, in seconds, added to what the stage took before: a raw body is received by its
+ * content-type parser before the handler runs, and a step's remote images are fetched after it, both as `receive`.
+ */
 export async function timed<T>(request: FastifyRequest, stage: Stage, work: () => Promise<T>): Promise<T> {
   const start = performance.now();
   try {
     return await work();
   } finally {
-    statsOf(request).stages[stage] = (performance.now() - start) / 1000;
+    const { stages } = statsOf(request);
+    stages[stage] = (stages[stage] ?? 0) + (performance.now() - start) / 1000;
   }
 }
 

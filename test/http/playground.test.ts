@@ -1,9 +1,13 @@
 /** GET /playground and its files: served from memory with the page's CSP, open without key or signature, nothing off-site. */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { operations } from '../../src/core/operations/index.js';
+import { buildMultipart } from '../../testkit/formats/multipart.js';
 import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
 import { photo } from '../../testkit/images.js';
 
@@ -72,6 +76,41 @@ test('image responses carry Server-Timing, the processing time the playground sh
     const response = await postRaw(app, '/resize?width=40', await photo(80, 60), 'image/jpeg');
     assert.equal(response.statusCode, 200, response.body);
     assert.match(String(response.headers['server-timing']), /^receive;dur=\d+\.\d, queue;dur=\d+\.\d, process;dur=\d+\.\d$/);
+  } finally {
+    await app.close();
+  }
+});
+
+/** POST `body` over a real socket in two halves `pauseMs` apart; the answer's Server-Timing stages in ms. */
+async function timingOfSplitUpload(port: number, path: string, contentType: string, body: Buffer, pauseMs: number): Promise<Record<string, number>> {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+  const closed = once(socket, 'close');
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+  socket.write(body.subarray(0, body.length >> 1));
+  await sleep(pauseMs);
+  socket.write(body.subarray(body.length >> 1));
+  await closed;
+  assert.match(text, /^HTTP\/1\.1 200 /, text.slice(0, 300));
+  const header = /\r\nserver-timing: ([^\r]*)/i.exec(text)?.[1] ?? '';
+  return Object.fromEntries([...header.matchAll(/(\w+);dur=([\d.]+)/g)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+test('Server-Timing receive covers the whole upload, raw (read by the body parser) and multipart', async () => {
+  const app = await testApp();
+  try {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const jpeg = await photo(80, 60);
+    const form = buildMultipart([{ name: 'img', filename: 'a.jpg', contentType: 'image/jpeg', data: jpeg }]);
+    for (const [path, contentType, body] of [['/resize?width=40', 'image/jpeg', jpeg], ['/', form.contentType, form.body]] as const) {
+      const stages = await timingOfSplitUpload(port, path, contentType, body, 400);
+      // The second half arrives 400 ms after the first: receiving cannot have taken less (timers may fire a little early).
+      assert.ok(stages.receive! >= 380, `${path}: ${JSON.stringify(stages)}`);
+      assert.ok(stages.process! < stages.receive!, `${path}: ${JSON.stringify(stages)}`);
+    }
   } finally {
     await app.close();
   }

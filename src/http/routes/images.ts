@@ -143,13 +143,7 @@ export async function imageRoutes(
   /** Images the steps name by URL (watermarkImage), fetched before any processing place is taken; their time counts as receiving. */
   const fetchStepImages = async (request: FastifyRequest, reply: FastifyReply, prepared: readonly PreparedStep[]): Promise<Map<string, Buffer>> => {
     if (remoteImageUrls(prepared).length === 0) return new Map();
-    const started = performance.now();
-    try {
-      return await fetchRemoteImages(prepared, remote.fetchImage, goneSignal(reply));
-    } finally {
-      const { stages } = statsOf(request);
-      stages.receive = (stages.receive ?? 0) + (performance.now() - started) / 1000;
-    }
+    return timed(request, 'receive', () => fetchRemoteImages(prepared, remote.fetchImage, goneSignal(reply)));
   };
 
   /**
