@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
+import { postRaw, testApp } from '../../testkit/http.js';
 import { decode, photo, psnr, type Raw } from '../../testkit/images.js';
 import { rgbToLab, labToRgb } from '../../testkit/colour.js';
-import { assertStepLikeRoute } from '../../testkit/operations.js';
+import { assertRefusals, assertStepLikeRoute, valuesOf } from '../../testkit/operations.js';
 
 let app: FastifyInstance;
 let input: Buffer;
@@ -48,10 +48,5 @@ test('as a pipeline step it gives the same pixels, and it is documented', async 
 });
 
 test('hostile values are 400s: beyond a turn, fractional, NaN, huge, missing', async () => {
-  for (const value of ['361', '-361', '12.5', 'NaN', 'Infinity', '1e309', 'abc']) {
-    assertProblem(await postRaw(app, `/hue?hue=${value}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /hue/);
-  }
-  assertProblem(await postRaw(app, '/hue', input, 'image/png'), 400, 'PP_MISSING_PARAM', /hue/);
-  const steps = encodeURIComponent(JSON.stringify([{ operation: 'hue', params: { hue: -1e9 } }]));
-  assertProblem(await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /hue/);
+  await assertRefusals(app, 'hue', input, { invalid: valuesOf('hue', ['361', '-361', '12.5', 'NaN', 'Infinity', '1e309', 'abc']), missing: '', step: { hue: -1e9 }, names: /hue/ });
 });

@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
 import { decode, photo, psnr, type Raw } from '../../testkit/images.js';
+import { assertRefusals, valuesOf } from '../../testkit/operations.js';
 
 let app: FastifyInstance;
 let input: Buffer;
@@ -57,11 +58,6 @@ test('as a pipeline step it gives the same pixels, and it is documented', async 
 });
 
 test('hostile values are 400s; an output over the limits is a 413 before any pixel is made', async () => {
-  for (const value of ['-1', '1,-2', '16384', '1,2,3,4,5', '1.5', 'NaN', '1e309', 'a,b', ',', '99999999999']) {
-    assertProblem(await postRaw(app, `/padding?padding=${encodeURIComponent(value)}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /padding/);
-  }
-  assertProblem(await postRaw(app, '/padding', input, 'image/png'), 400, 'PP_MISSING_PARAM', /padding/);
+  await assertRefusals(app, 'padding', input, { invalid: valuesOf('padding', ['-1', '1,-2', '16384', '1,2,3,4,5', '1.5', 'NaN', '1e309', 'a,b', ',', '99999999999']), missing: '', step: { padding: -5 }, names: /padding/ });
   assertProblem(await postRaw(app, '/padding?padding=16383', input, 'image/png'), 413, 'PP_OUTPUT_TOO_LARGE', /exceeds the limits/);
-  const steps = encodeURIComponent(JSON.stringify([{ operation: 'padding', params: { padding: -5 } }]));
-  assertProblem(await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /padding/);
 });

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
-import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
+import { postRaw, testApp } from '../../testkit/http.js';
 import { decode, photo, psnr, type Raw } from '../../testkit/images.js';
+import { assertRefusals, valuesOf } from '../../testkit/operations.js';
 import { toLinear, toGamma } from '../../testkit/colour.js';
 
 let app: FastifyInstance;
@@ -57,11 +58,7 @@ test('without a value it thresholds at 128; as a pipeline step it gives the same
 });
 
 test('hostile values are 400s: negative, over 255, fractional, NaN, huge', async () => {
-  for (const value of ['-1', '256', '12.5', 'NaN', 'Infinity', '1e309', 'abc']) {
-    assertProblem(await postRaw(app, `/threshold?threshold=${value}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /threshold/);
-  }
-  const steps = encodeURIComponent(JSON.stringify([{ operation: 'threshold', params: { threshold: 1e12 } }]));
-  assertProblem(await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /threshold/);
+  await assertRefusals(app, 'threshold', input, { invalid: valuesOf('threshold', ['-1', '256', '12.5', 'NaN', 'Infinity', '1e309', 'abc']), step: { threshold: 1e12 }, names: /threshold/ });
 });
 
 test('a 16-bit input is processed on the 8-bit scale the parameter is given in', async () => {

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
-import { assertProblem, postRaw, testApp } from '../../testkit/http.js';
+import { postRaw, testApp } from '../../testkit/http.js';
 import { decode, photo, psnr, type Raw } from '../../testkit/images.js';
+import { assertRefusals } from '../../testkit/operations.js';
 import { prng } from '../../testkit/prng.js';
 
 let app: FastifyInstance;
@@ -96,9 +97,5 @@ test('an image under 3x3 pixels, too small for libvips to trim, comes back as it
 });
 
 test('hostile values are 400s', async () => {
-  for (const query of ['threshold=-1', 'threshold=256', 'threshold=NaN', 'threshold=1e309', 'color=256,0,0', 'color=1,2', 'color=-1,0,0', 'equal_hor=yes', 'equal_ver=2']) {
-    assertProblem(await postRaw(app, `/trim?${query}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /threshold|color|equal/);
-  }
-  const steps = encodeURIComponent(JSON.stringify([{ operation: 'trim', params: { threshold: -1e9 } }]));
-  assertProblem(await postRaw(app, `/pipeline?operations=${steps}`, input, 'image/png'), 400, 'PP_INVALID_PARAM', /threshold/);
+  await assertRefusals(app, 'trim', input, { invalid: ['threshold=-1', 'threshold=256', 'threshold=NaN', 'threshold=1e309', 'color=256,0,0', 'color=1,2', 'color=-1,0,0', 'equal_hor=yes', 'equal_ver=2'], step: { threshold: -1e9 }, names: /threshold|color|equal/, stepNames: /threshold/ });
 });
