@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { assertProblem, postRaw } from './http.js';
-import { decode, psnr } from './images.js';
+import { decode, psnr, type Raw } from './images.js';
 
 /** POST /<name>?<params> and the pipeline step {operation: name, params} give identical PNG pixels; /docs matches `documented`. */
 export async function assertStepLikeRoute(app: FastifyInstance, name: string, params: Record<string, string | number>, input: Buffer, documented: RegExp): Promise<void> {
@@ -43,3 +43,14 @@ export async function assertRefusals(app: FastifyInstance, name: string, input: 
 
 /** `param=value` for each value, encoded: the query strings of one parameter's hostile values. */
 export const valuesOf = (param: string, values: readonly string[]): string[] => values.map((value) => `${param}=${encodeURIComponent(value)}`);
+
+/**
+ * `got` is within `minDb` PSNR of the definition's pixels and 15 dB nearer them than the input's: the operation did
+ * what it says, rather than little or nothing.
+ */
+export function assertNearDefinition(got: Raw, definition: Raw, input: Raw, minDb: number): void {
+  const toDefinition = psnr(got, definition);
+  const toInput = psnr(got, input);
+  assert.ok(toDefinition > minDb, `close to the definition: ${toDefinition.toFixed(1)} dB (input: ${toInput.toFixed(1)} dB)`);
+  assert.ok(toDefinition > toInput + 15, `nearer the definition (${toDefinition.toFixed(1)} dB) than the input (${toInput.toFixed(1)} dB)`);
+}
