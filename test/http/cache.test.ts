@@ -131,9 +131,12 @@ async function cpuOf(request: () => Promise<LightMyRequestResponse>, status: num
   return (used.user + used.system) / 1000;
 }
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-/** Median CPU of a full request and of its 304 revalidation, each run `runs` times, alternating. */
+/**
+ * The least CPU of a full request and of its 304 revalidation, each run `runs` times, alternating. The least, not the
+ * median: process.cpuUsage() counts every thread of this process, so a GC cycle or libvips thread still busy from the
+ * previous request only ever adds to a sample. With medians, a loaded run (beside a CPU hog, 1 in 14 runs) measured
+ * the preview's 304 at 52.8% of an 18 ms full request.
+ */
 async function fullAndNotModified(url: string, form: { body: Buffer; headers: Record<string, string> }, runs: number): Promise<{ full: number; notModified: number }> {
   const full = () => app.inject({ method: 'POST', url, payload: form.body, headers: form.headers });
   const tag = tagOf(await full());
@@ -145,7 +148,7 @@ async function fullAndNotModified(url: string, form: { body: Buffer; headers: Re
     fullMs.push(await cpuOf(full, 200));
     notModifiedMs.push(await cpuOf(revalidate, 304));
   }
-  return { full: median(fullMs), notModified: median(notModifiedMs) };
+  return { full: Math.min(...fullMs), notModified: Math.min(...notModifiedMs) };
 }
 
 test("a 304 costs under 5% of the full request's CPU (4 MP photo to WebP)", { timeout: 120_000 }, async () => {
@@ -158,8 +161,7 @@ test("a 304 costs under 5% of the full request's CPU (4 MP photo to WebP)", { ti
     return ratio;
   };
   // A full-resolution request: every pixel decoded and encoded, as for a format conversion behind a CDN.
-  // Medians of several runs: the machine is shared, and one run can catch a GC or a neighbour's burst.
-  const webp = report('convert to WebP', await fullAndNotModified('/convert?type=webp', form, 3));
+  const webp = report('convert to WebP', await fullAndNotModified('/convert?type=webp', form, 5));
   // Measured 1.2-1.9% here (full 350-500 ms, 304 5-7 ms): the 304 pays for receiving the upload (multipart parsing,
   // one copy, GC) and one SHA-256 pass (0.5 ms for these 0.57 MB); 5% is the issue's bound, several times the measure.
   assert.ok(webp < 0.05, `304 costs ${(webp * 100).toFixed(2)}% of the full request's CPU`);
@@ -171,6 +173,6 @@ test("a 304 costs under 5% of the full request's CPU (4 MP photo to WebP)", { ti
     { operation: 'autorotate' },
     { operation: 'fit', params: { width: 256, height: 256, stripmeta: 'true', type: 'jpeg', norotation: 'true', quality: '80' } },
   ]));
-  const preview = report("Nextcloud's 256 px preview", await fullAndNotModified(`/pipeline?operations=${operations}`, form, 5));
+  const preview = report("Nextcloud's 256 px preview", await fullAndNotModified(`/pipeline?operations=${operations}`, form, 9));
   assert.ok(preview < 0.5, `304 costs ${(preview * 100).toFixed(2)}% of the preview request's CPU`);
 });
