@@ -43,7 +43,7 @@ export interface Report {
 
 export const servers = {
   pixelpress: 'pixelpress',
-  tuned: 'pixelpress, jemalloc keeping freed pages',
+  tuned: 'pixelpress, BENCH_TUNED_MALLOC_CONF',
   floor: 'floor (in-process sharp, no HTTP)',
   fastapi1: 'fastapi (1 worker)',
   fastapi2: 'fastapi (2 workers)',

@@ -49,11 +49,10 @@ const config = {
   budget: envNumber('BENCH_BUDGET', 285),
   fastapiTwoWorkers: process.env.BENCH_FASTAPI_2W !== '0',
   /**
-   * MALLOC_CONF for an extra pixelpress row on W1 and W2 (empty skips it). jemalloc's defaults give freed blocks of
-   * 8 MiB and more back to the kernel at once, so every 12 MB pixel buffer of the next request page-faults anew, which
-   * costs this virtual machine ~60 ms per buffer (docs/benchmarks.md); this keeps them, as a proposed default.
+   * MALLOC_CONF for an extra pixelpress row on W1 and W2, to compare jemalloc settings against the one scripts/start.mjs
+   * sets (e.g. 'dirty_decay_ms:-1,muzzy_decay_ms:-1'); unset or empty: no extra row.
    */
-  tunedMallocConf: process.env.BENCH_TUNED_MALLOC_CONF ?? 'dirty_decay_ms:-1,muzzy_decay_ms:-1',
+  tunedMallocConf: process.env.BENCH_TUNED_MALLOC_CONF ?? '',
 };
 
 const jemallocPaths = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'];

@@ -14,6 +14,8 @@ need=()
 # librsvg's rsvg-convert: the SVG reference (ImageMagick 6 on Debian has no working SVG reader without a delegate).
 [ -x /usr/bin/rsvg-convert ] || need+=(librsvg2-bin)
 command -v tmux >/dev/null || need+=(tmux)
+# jemalloc, which scripts/start.mjs preloads: the allocator test checks the settings it is started with.
+[ -f /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] || [ -f /usr/lib/aarch64-linux-gnu/libjemalloc.so.2 ] || need+=(libjemalloc2)
 # ICC profiles for the output-fidelity references: Adobe RGB-compatible and sRGB, and Ghostscript's CMYK (SWOP).
 [ -f /usr/share/color/icc/compatibleWithAdobeRGB1998.icc ] || need+=(icc-profiles-free)
 [ -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || need+=(libgs-common)

@@ -25,6 +25,7 @@ const NODE_UID = 1000;
 const runtimeEnv = new Set([
   'NODE_ENV', // libraries' production mode
   'LD_PRELOAD', // jemalloc
+  'MALLOC_CONF', // jemalloc's settings (scripts/start.mjs)
   'MALLOC_ARENA_MAX', // glibc's fallback (docs/deploy.md)
   'MALLOC_MMAP_THRESHOLD_',
   'MALLOC_TRIM_THRESHOLD_',
