@@ -30,7 +30,7 @@ COPY --from=build /app/native/build/Release ./native/build/Release
 COPY --from=build /app/node_modules ./node_modules
 # A bare library name: the dynamic loader finds it in the multiarch folder of any architecture (amd64, arm64).
 # MALLOC_CONF keeps image-sized blocks in jemalloc's ordinary arenas, reused rather than paged in anew for every
-# request, and given back after 10 s unused (scripts/start.mjs says why; docs/benchmarks.md has the figures).
+# request, and given back after 10 s unused (scripts/service-env.mjs says why; docs/benchmarks.md has the figures).
 # The MALLOC_* settings are glibc's fallback should the preload ever be removed (jemalloc ignores them): two arenas,
 # and fixed thresholds so that large pixel buffers stay in mmap and go back to the system when freed.
 ENV NODE_ENV=production \

@@ -17,6 +17,7 @@ import { ensurePhotos, photoPackage, photos, type Photos } from './photos.js';
 import { httpLoad, multipartRequest, rawRequest, type HttpRequest, type Measure, type RunLength } from './load.js';
 import { foreignLoad, freePort, killAll, launch, processTree, RssSampler, stop, treeCpuMs, treeRssMb, waitIdle, waitReady } from './procs.js';
 import { computeTargets, markdown, servers, svgChart, type MemoryResult, type Report, type Row } from './report.js';
+import { jemallocPaths, serviceEnv } from '../scripts/service-env.mjs';
 
 const started = performance.now();
 const root = new URL('..', import.meta.url).pathname;
@@ -55,7 +56,6 @@ const config = {
   tunedMallocConf: process.env.BENCH_TUNED_MALLOC_CONF ?? '',
 };
 
-const jemallocPaths = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'];
 let jemalloc = jemallocPaths.find((path) => existsSync(path));
 const python = '/usr/bin/python3'; // Debian's, where the python3-* packages install; not pyenv's python3 on PATH.
 
@@ -172,8 +172,8 @@ function ask(child: ChildProcess, job: FloorJob): Promise<Measure> {
 }
 
 async function runFloor(list: Workload[]): Promise<Row[]> {
-  const env: NodeJS.ProcessEnv = { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? String(Math.max(4, availableParallelism())) };
-  if (jemalloc && !env.LD_PRELOAD) env.LD_PRELOAD = jemalloc; // as scripts/start.mjs does for the server
+  // The allocator and libuv pool scripts/start.mjs gives the server: the gap between floor and service is the HTTP layer.
+  const env = serviceEnv();
   const child = launch('floor', process.execPath, ['--import', 'tsx', 'bench/floor.ts'], { cwd: root, env, ipc: true });
   const rows: Row[] = [];
   try {

@@ -220,20 +220,26 @@ async function main(): Promise<void> {
     mkdirSync(nodeBin, { recursive: true });
     cpSync(process.execPath, join(nodeBin, 'node'));
     chmodSync(join(nodeBin, 'node'), 0o755);
-    const env = { ...imageEnv, PATH: `${nodeBin}:${imageEnv.PATH ?? ''}`, PORT: String(port), HOME: '/nonexistent' };
+    const env: Record<string, string> = { ...imageEnv, PATH: `${nodeBin}:${imageEnv.PATH ?? ''}`, PORT: String(port), HOME: '/nonexistent' };
 
     // Root filesystem read-only in a private mount namespace (the machine's mounts are untouched), then drop to the
     // image's user. exec keeps one process: the signal goes to node itself, as in a container.
     const canUnshare = process.getuid?.() === 0 && spawnSync('unshare', ['-m', '--propagation', 'private', 'true']).status === 0;
     const asUser = uid === 0 ? '' : `exec setpriv --reuid=${uid} --regid=${uid} --clear-groups -- `;
-    const quoted = cmd.map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
+    // The allocator variables reach node alone, through env(1): unshare, mount and setpriv stand in for the container
+    // runtime, which does not run under the image's environment (and setpriv --clear-groups aborts under jemalloc's
+    // background thread, which the image's MALLOC_CONF turns on).
+    const allocator = ['LD_PRELOAD', 'MALLOC_CONF'].filter((name) => env[name] !== undefined).map((name) => `${name}=${env[name]}`);
+    const runtimeEnv = Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'LD_PRELOAD' && name !== 'MALLOC_CONF'));
+    const command = allocator.length > 0 ? ['env', ...allocator, ...cmd] : cmd;
+    const quoted = command.map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
     const launcher = canUnshare
       ? ['unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount -o remount,bind,ro / && ${asUser || 'exec '}${quoted}`]
-      : process.getuid?.() === 0 && uid !== 0 ? ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...cmd] : cmd;
+      : process.getuid?.() === 0 && uid !== 0 ? ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...command] : command;
     if (!canUnshare) log('unshare is not available: the root filesystem stays writable for this start');
     log(`start: ${launcher.join(' ')} (cwd ${final.workdir}, port ${port})`);
     let output = '';
-    child = spawn(launcher[0]!, launcher.slice(1), { cwd: final.workdir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(launcher[0]!, launcher.slice(1), { cwd: final.workdir, env: runtimeEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;

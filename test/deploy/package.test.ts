@@ -59,10 +59,10 @@ before(() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 test('the tarball holds dist, runtime files and LICENSE, and none of the repository\'s tooling', () => {
-  for (const path of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/process/server.js', 'dist/cli/main.js', 'config/fonts.conf', 'native/install.mjs', 'native/binding.gyp', 'playground/index.html', 'playground/playground.js', 'playground/playground.css']) {
+  for (const path of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/process/server.js', 'dist/cli/main.js', 'config/fonts.conf', 'native/install.mjs', 'native/binding.gyp', 'playground/index.html', 'playground/playground.js', 'playground/playground.css', 'scripts/start.mjs', 'scripts/service-env.mjs']) {
     assert.ok(files.includes(path), `${path} is in the package`);
   }
-  const unwanted = files.filter((path) => /^(src|test|testkit|bench|docs|deploy|\.ci)\//.test(path) || (path.startsWith('scripts/') && path !== 'scripts/start.mjs') || path.endsWith('.map'));
+  const unwanted = files.filter((path) => /^(src|test|testkit|bench|docs|deploy|\.ci)\//.test(path) || (path.startsWith('scripts/') && !['scripts/start.mjs', 'scripts/service-env.mjs'].includes(path)) || path.endsWith('.map'));
   assert.deepEqual(unwanted, []);
   assert.match(readFileSync(join(root, 'LICENSE'), 'utf8'), /^MIT License/);
   assert.equal(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).license, 'MIT');

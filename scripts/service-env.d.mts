@@ -1,0 +1,2 @@
+export declare const jemallocPaths: string[];
+export declare function serviceEnv(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
