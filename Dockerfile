@@ -29,7 +29,7 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/native/build/Release ./native/build/Release
 COPY --from=build /app/node_modules ./node_modules
 # A bare library name: the dynamic loader finds it in the multiarch folder of any architecture (amd64, arm64).
-# MALLOC_CONF keeps image-sized blocks in jemalloc's ordinary arenas, reused rather than paged in anew for every
+# MALLOC_CONF keeps blocks up to 16 MiB in jemalloc's ordinary arenas, reused rather than paged in anew for every
 # request, and given back after 10 s unused (scripts/service-env.mjs says why; docs/benchmarks.md has the figures).
 # The MALLOC_* settings are glibc's fallback should the preload ever be removed (jemalloc ignores them): two arenas,
 # and fixed thresholds so that large pixel buffers stay in mmap and go back to the system when freed.
@@ -37,7 +37,7 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
     LD_PRELOAD=libjemalloc.so.2 \
-    MALLOC_CONF=oversize_threshold:0,background_thread:true \
+    MALLOC_CONF=oversize_threshold:16777216,background_thread:true \
     MALLOC_ARENA_MAX=2 \
     MALLOC_MMAP_THRESHOLD_=131072 \
     MALLOC_TRIM_THRESHOLD_=131072 \

@@ -17,6 +17,7 @@ import sharp from 'sharp';
 import { freePort, launch, RssSampler, stop, treeRssMb, waitIdle, waitReady } from '../bench/procs.js';
 import { httpLoad } from '../bench/load.js';
 import { ensureBuilt } from '../testkit/server-process.js';
+import { jemallocConf } from './service-env.mjs';
 
 const photoPath = process.argv[2] ?? '/usr/share/backgrounds/mate/abstract/Elephants_5640x3172.jpg';
 const requests = Number(process.env.RSS_REQUESTS ?? 96);
@@ -89,7 +90,9 @@ const allVariants: [string, Record<string, string>][] = [
   ['glibc MALLOC_ARENA_MAX=2', { MALLOC_ARENA_MAX: '2' }],
   ['glibc arena 2 + fixed mmap/trim threshold 128 KiB', fixedMmap],
   ['glibc arena 2 + fixed thresholds + PP_SHARP_CONCURRENCY=1', { ...fixedMmap, PP_SHARP_CONCURRENCY: '1' }],
-  ...(jemalloc ? [['jemalloc (LD_PRELOAD)', { LD_PRELOAD: jemalloc }] as [string, Record<string, string>]] : []),
+  ...(jemalloc ? [['jemalloc (LD_PRELOAD), its defaults', { LD_PRELOAD: jemalloc }] as [string, Record<string, string>]] : []),
+  // What npm start and the image run (scripts/service-env.mjs).
+  ...(jemalloc ? [[`jemalloc with MALLOC_CONF=${jemallocConf}`, { LD_PRELOAD: jemalloc, MALLOC_CONF: jemallocConf }] as [string, Record<string, string>]] : []),
 ];
 // RSS_VARIANTS=1,3: a subset by position (1-based), to explore; the documented run uses all.
 const chosen = process.env.RSS_VARIANTS?.split(',').map(Number);

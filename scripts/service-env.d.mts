@@ -1,2 +1,3 @@
 export declare const jemallocPaths: string[];
+export declare const jemallocConf: string;
 export declare function serviceEnv(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;

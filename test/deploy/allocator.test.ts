@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { multipart } from '../../testkit/http.js';
 import { photo } from '../../testkit/images.js';
 import { startServer } from '../../testkit/server-process.js';
+import { jemallocConf } from '../../scripts/service-env.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const jemalloc = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].find((path) => existsSync(path));
@@ -56,7 +57,7 @@ test('npm start keeps image buffers for reuse: a 4 MP blur page-faults a fractio
   // An explicit MALLOC_CONF wins, even an empty one: jemalloc's defaults.
   const defaults = await faultsPerRequest({ MALLOC_CONF: '' }, form);
   console.log(`# minor page faults per 4 MP blur: ${tuned.faults.toFixed(0)} with start.mjs's MALLOC_CONF, ${defaults.faults.toFixed(0)} with jemalloc's defaults`);
-  assert.equal(tuned.mallocConf, 'oversize_threshold:0,background_thread:true');
+  assert.equal(tuned.mallocConf, jemallocConf);
   assert.equal(defaults.mallocConf, '');
   // The decoded image alone is 2560 x 1600 x 3 bytes = 3,000 pages of 4 KiB, faulted in again on every request.
   assert.ok(defaults.faults > 3000, `jemalloc's defaults: ${defaults.faults} faults a request`);

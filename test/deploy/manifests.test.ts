@@ -12,6 +12,7 @@ import { buildApp } from '../../src/http/app.js';
 import { limitEnv } from '../../src/core/limits.js';
 import { configEnvNames, configFromEnv } from '../../src/process/config.js';
 import { commandOf, copyOperands, envPairs, healthcheckOptions, stages } from '../../scripts/dockerfile.js';
+import { jemallocConf } from '../../scripts/service-env.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -77,6 +78,11 @@ test('the configured values are ones the service accepts, and size it explicitly
   }
   const fromCompose = configFromEnv({ ...imageEnv, ...service.environment });
   assert.equal(fromCompose.host, '0.0.0.0');
+});
+
+test('the image runs jemalloc with the MALLOC_CONF npm start sets (scripts/service-env.mjs)', () => {
+  assert.equal(imageEnv.LD_PRELOAD, 'libjemalloc.so.2');
+  assert.equal(imageEnv.MALLOC_CONF, jemallocConf);
 });
 
 test('one port everywhere: the code\'s default, EXPOSE, ENV PORT, containerPort, the Service', () => {
