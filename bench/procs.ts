@@ -94,6 +94,27 @@ export async function waitReady(child: ChildProcess, name: string, url: string, 
   throw new Error(`${name} did not answer ${url} within ${timeoutMs / 1000} s; see ${logDir}${name}.log`);
 }
 
+export interface Started {
+  child: ChildProcess;
+  url: string;
+}
+
+/**
+ * pixelpress as `npm start` runs it (scripts/start.mjs: the allocator settings, the workers), on a free port, with
+ * `env` over this process's environment. Request logging off (warn), as uvicorn's access log is off in the baseline:
+ * both are measured without per-request log lines.
+ */
+export async function startPixelpress(name: string, env: Record<string, string> = {}): Promise<Started> {
+  const port = await freePort();
+  const child = launch(name, process.execPath, ['scripts/start.mjs'], {
+    cwd: new URL('../', import.meta.url).pathname,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(child, name, `${url}/health`);
+  return { child, url };
+}
+
 /** The process and all its descendants (a wrapper and its server, uvicorn and its workers). */
 export function processTree(pid: number): number[] {
   const pids = [pid];

@@ -15,7 +15,7 @@ import type { FloorJob } from './floor.js';
 import { fixture, type Fixture } from './fixtures.js';
 import { ensurePhotos, photoPackage, photos, type Photos } from './photos.js';
 import { httpLoad, multipartRequest, rawRequest, type HttpRequest, type Measure, type RunLength } from './load.js';
-import { foreignLoad, freePort, killAll, launch, processTree, RssSampler, stop, treeCpuMs, treeRssMb, waitIdle, waitReady } from './procs.js';
+import { foreignLoad, freePort, killAll, launch, processTree, RssSampler, startPixelpress, stop, treeCpuMs, treeRssMb, waitIdle, waitReady, type Started } from './procs.js';
 import { computeTargets, markdown, servers, svgChart, type MemoryResult, type Report, type Row } from './report.js';
 import { jemallocPaths, serviceEnv } from '../scripts/service-env.mjs';
 
@@ -197,11 +197,6 @@ async function runFloor(list: Workload[]): Promise<Row[]> {
   return rows;
 }
 
-interface Started {
-  child: ChildProcess;
-  url: string;
-}
-
 /** Start a server; once more if it dies during start-up (a shared machine can disturb one start). */
 async function startWithRetry(name: string, start: () => Promise<Started>): Promise<Started> {
   try {
@@ -210,16 +205,6 @@ async function startWithRetry(name: string, start: () => Promise<Started>): Prom
     log(`${name}: ${(err as Error).message}; trying once more`);
     return start();
   }
-}
-
-async function startPixelpress(name: string, mallocConf?: string): Promise<Started> {
-  const port = await freePort();
-  // Request logging off (warn), as uvicorn's access log is off: both are measured without per-request log lines.
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...(mallocConf ? { MALLOC_CONF: mallocConf } : {}) };
-  const child = launch(name, process.execPath, ['scripts/start.mjs'], { cwd: root, env });
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(child, name, `${url}/health`);
-  return { child, url };
 }
 
 async function startFastapi(name: string, workers: number): Promise<Started> {
@@ -371,7 +356,7 @@ async function main(): Promise<void> {
 
   if (config.tunedMallocConf) {
     log(`pixelpress with MALLOC_CONF=${config.tunedMallocConf}`);
-    const tuned = await startWithRetry('pixelpress-tuned', () => startPixelpress('pixelpress-tuned', config.tunedMallocConf));
+    const tuned = await startWithRetry('pixelpress-tuned', () => startPixelpress('pixelpress-tuned', { MALLOC_CONF: config.tunedMallocConf }));
     rows.push(...(await runHttp(tuned, servers.tuned, list.filter((workload) => workload.id === 'W1' || workload.id === 'W2'))));
   }
 

@@ -10,9 +10,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { photos } from './photos.js';
 import { httpLoad, multipartRequest, rawRequest, type HttpRequest } from './load.js';
-import { foreignLoad, freePort, launch, RssSampler, stop, treeCpuMs, treeRssMb, waitIdle, waitReady } from './procs.js';
+import { foreignLoad, RssSampler, startPixelpress, stop, treeCpuMs, treeRssMb, waitIdle } from './procs.js';
 
-const root = new URL('../', import.meta.url).pathname;
 const variants: Record<string, Record<string, string>> = JSON.parse(process.env.VARIANTS ?? '{"as started":{}}');
 const rounds = Number(process.env.ROUNDS ?? 2);
 const seconds = Number(process.env.BENCH_DURATION ?? 6);
@@ -31,13 +30,10 @@ const requests: Record<string, HttpRequest> = {
 
 for (let round = 1; round <= rounds; round++) {
   for (const [name, extra] of Object.entries(variants)) {
-    const port = await freePort();
-    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...extra };
-    const child = launch(`variant-${name.replace(/\W+/g, '-')}`, process.execPath, ['scripts/start.mjs'], { cwd: root, env });
-    const url = `http://127.0.0.1:${port}`;
+    // A start that fails throws; procs.ts kills whatever it launched when the run ends.
+    const { child, url } = await startPixelpress(`variant-${name.replace(/\W+/g, '-')}`, extra);
     const results: string[] = [];
     try {
-      await waitReady(child, name, `${url}/health`);
       const pid = child.pid!;
       for (const id of chosen) {
         await waitIdle(pid);

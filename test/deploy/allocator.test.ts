@@ -10,10 +10,10 @@ import { test } from 'node:test';
 import { multipart } from '../../testkit/http.js';
 import { photo } from '../../testkit/images.js';
 import { startServer } from '../../testkit/server-process.js';
-import { jemallocConf } from '../../scripts/service-env.mjs';
+import { jemallocConf, jemallocPaths } from '../../scripts/service-env.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
-const jemalloc = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].find((path) => existsSync(path));
+const jemalloc = jemallocPaths.find((path) => existsSync(path));
 
 /** The server start.mjs started: its only child (PP_WORKERS=0). */
 function serverPid(wrapper: number): number {
