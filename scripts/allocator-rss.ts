@@ -90,9 +90,13 @@ const allVariants: [string, Record<string, string>][] = [
   ['glibc MALLOC_ARENA_MAX=2', { MALLOC_ARENA_MAX: '2' }],
   ['glibc arena 2 + fixed mmap/trim threshold 128 KiB', fixedMmap],
   ['glibc arena 2 + fixed thresholds + PP_SHARP_CONCURRENCY=1', { ...fixedMmap, PP_SHARP_CONCURRENCY: '1' }],
-  ...(jemalloc ? [['jemalloc (LD_PRELOAD), its defaults', { LD_PRELOAD: jemalloc }] as [string, Record<string, string>]] : []),
-  // What npm start and the image run (scripts/service-env.mjs).
-  ...(jemalloc ? [[`jemalloc with MALLOC_CONF=${jemallocConf}`, { LD_PRELOAD: jemalloc, MALLOC_CONF: jemallocConf }] as [string, Record<string, string>]] : []),
+  ...(jemalloc
+    ? ([
+        ['jemalloc (LD_PRELOAD), its defaults', { LD_PRELOAD: jemalloc }],
+        // What npm start and the image run (scripts/service-env.mjs).
+        [`jemalloc with MALLOC_CONF=${jemallocConf}`, { LD_PRELOAD: jemalloc, MALLOC_CONF: jemallocConf }],
+      ] as [string, Record<string, string>][])
+    : []),
 ];
 // RSS_VARIANTS=1,3: a subset by position (1-based), to explore; the documented run uses all.
 const chosen = process.env.RSS_VARIANTS?.split(',').map(Number);
